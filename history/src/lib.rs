@@ -1,0 +1,1 @@
+//! Recorded operation histories and the linearizability checker. (Being built.)

@@ -1,0 +1,1 @@
+//! stateright models of the store's protocols. (Being built.)

@@ -1,0 +1,8 @@
+//! The subcommands of `faultline`, one module each. Every `run` returns the exit code.
+
+pub mod check;
+pub mod lazyfs;
+pub mod model;
+
+/// Exit code for bad input or an internal error (a wrong flag, an unreadable file).
+pub const EXIT_ERROR: u8 = 3;

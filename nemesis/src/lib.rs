@@ -1,0 +1,1 @@
+//! faultline's runner and faults. (Being built.)

@@ -1,0 +1,1 @@
+//! The reference store. (Being built: see issue "The reference store".)
