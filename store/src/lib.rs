@@ -1,1 +1,9 @@
-//! The reference store. (Being built: see issue "The reference store".)
+//! The reference store. (Being built: see store/PROTOCOL.md and store/FORMAT.md.)
+
+// Durable primitives, each with a written contract.
+pub mod blob;
+pub mod io;
+pub mod lock;
+pub mod manifest;
+mod sync;
+pub mod wal;
