@@ -7,3 +7,7 @@ pub mod lock;
 pub mod manifest;
 mod sync;
 pub mod wal;
+
+// Protocols built on the primitives.
+pub mod record;
+pub mod state;

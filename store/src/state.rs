@@ -1,0 +1,370 @@
+//! [`State`]: the in-memory key space, built by applying [`WalRecord`]s in LSN order, and its
+//! snapshot encoding (the payload of a snapshot blob).
+//!
+//! Invariants (checked by [`State::check_invariants`], asserted in debug builds):
+//! - records are applied in strictly increasing LSN order;
+//! - a key's version is the LSN of the record (or batch commit) that last changed it, so it is
+//!   `<= applied_lsn`, strictly increases on every change and is never reused: a delete followed
+//!   by a put gives the key a version above every version it ever had;
+//! - a batch changes nothing until its `BatchCommit` is applied; a batch left open when any other
+//!   record arrives was cut off (its writer died before the commit) and is dropped, never applied.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::record::{BatchId, WalRecord, MAX_KEY_BYTES};
+
+mod snapshot;
+pub use snapshot::{SnapshotDecodeError, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC};
+
+/// A key's version: the LSN of the change that gave it its current value.
+pub type Version = u64;
+
+/// A key's current value and version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The value bytes.
+    pub value: Vec<u8>,
+    /// LSN of the record that last changed the key.
+    pub version: Version,
+}
+
+/// Answer of [`State::get_if_modified`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IfModified<'a> {
+    /// The caller's version is the key's current version.
+    NotModified,
+    /// The key changed (or is absent): here is what it holds now.
+    Modified(Option<&'a Entry>),
+}
+
+/// A record that cannot be applied: the log is not one the Store wrote.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StateError {
+    /// Records must arrive in strictly increasing LSN order.
+    #[error("record at lsn {lsn} arrives after lsn {applied_lsn} was applied")]
+    LsnNotIncreasing { lsn: u64, applied_lsn: u64 },
+    /// A BatchPut/BatchDelete/BatchCommit without its BatchBegin right before it.
+    #[error("batch record for batch {batch} at lsn {lsn} has no open BatchBegin")]
+    BatchRecordWithoutBegin { lsn: u64, batch: BatchId },
+    /// A batch holds more operations than its BatchBegin announced.
+    #[error("batch {batch} at lsn {lsn} has more than the {op_count} operations it announced")]
+    BatchTooLong {
+        lsn: u64,
+        batch: BatchId,
+        op_count: u32,
+    },
+    /// A BatchCommit whose count differs from the operations seen.
+    #[error(
+        "batch {batch} commits at lsn {lsn} with {expected} operations but {found} were logged"
+    )]
+    BatchCountMismatch {
+        lsn: u64,
+        batch: BatchId,
+        expected: u32,
+        found: usize,
+    },
+}
+
+#[derive(Clone, Debug)]
+enum BatchOp {
+    Put(String, Vec<u8>),
+    Delete(String),
+}
+
+#[derive(Clone, Debug)]
+struct OpenBatch {
+    id: BatchId,
+    op_count: u32,
+    ops: Vec<BatchOp>,
+}
+
+/// The key space at `applied_lsn`. See the module doc for its invariants.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    entries: BTreeMap<String, Entry>,
+    applied_lsn: u64,
+    open_batch: Option<OpenBatch>,
+    dropped_batches: u64,
+}
+
+impl State {
+    /// An empty key space at LSN 0.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// LSN of the last record applied (or the covered LSN of the snapshot it was loaded from).
+    pub fn applied_lsn(&self) -> u64 {
+        self.applied_lsn
+    }
+
+    /// How many cut-off batches were dropped while applying.
+    pub fn dropped_batches(&self) -> u64 {
+        self.dropped_batches
+    }
+
+    /// The key's current entry.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// Every key and entry, in key order.
+    pub fn entries(&self) -> &BTreeMap<String, Entry> {
+        &self.entries
+    }
+
+    /// "Not modified" iff the key exists and `version` is its current version.
+    pub fn get_if_modified(&self, key: &str, version: Version) -> IfModified<'_> {
+        match self.entries.get(key) {
+            Some(entry) if entry.version == version => IfModified::NotModified,
+            current => IfModified::Modified(current),
+        }
+    }
+
+    /// Applies the record logged at `lsn`.
+    pub fn apply(&mut self, lsn: u64, record: &WalRecord) -> Result<(), StateError> {
+        if lsn <= self.applied_lsn {
+            return Err(StateError::LsnNotIncreasing {
+                lsn,
+                applied_lsn: self.applied_lsn,
+            });
+        }
+        match record {
+            WalRecord::Put { key, value } => {
+                self.drop_open_batch();
+                self.set(key, value.clone(), lsn);
+            }
+            WalRecord::Patch { key, delta } => {
+                self.drop_open_batch();
+                let mut value = self
+                    .entries
+                    .get(key)
+                    .map(|e| e.value.clone())
+                    .unwrap_or_default();
+                value.extend_from_slice(delta);
+                self.set(key, value, lsn);
+            }
+            WalRecord::Delete { key } => {
+                self.drop_open_batch();
+                self.entries.remove(key);
+            }
+            WalRecord::BatchBegin { batch, op_count } => {
+                self.drop_open_batch();
+                self.open_batch = Some(OpenBatch {
+                    id: *batch,
+                    op_count: *op_count,
+                    ops: vec![],
+                });
+            }
+            WalRecord::BatchPut { batch, key, value } => {
+                self.push_batch_op(lsn, *batch, BatchOp::Put(key.clone(), value.clone()))?;
+            }
+            WalRecord::BatchDelete { batch, key } => {
+                self.push_batch_op(lsn, *batch, BatchOp::Delete(key.clone()))?;
+            }
+            WalRecord::BatchCommit { batch, op_count } => {
+                self.commit_batch(lsn, *batch, *op_count)?
+            }
+        }
+        self.applied_lsn = lsn;
+        debug_assert_eq!(self.check_invariants(), Ok(()));
+        Ok(())
+    }
+
+    fn set(&mut self, key: &str, value: Vec<u8>, lsn: u64) {
+        let previous = self.entries.insert(
+            key.to_string(),
+            Entry {
+                value,
+                version: lsn,
+            },
+        );
+        debug_assert!(
+            previous.is_none_or(|p| p.version < lsn),
+            "version must increase"
+        );
+    }
+
+    fn drop_open_batch(&mut self) {
+        if self.open_batch.take().is_some() {
+            self.dropped_batches += 1;
+        }
+    }
+
+    fn open_batch_for(&mut self, lsn: u64, batch: BatchId) -> Result<&mut OpenBatch, StateError> {
+        match &mut self.open_batch {
+            Some(open) if open.id == batch => Ok(open),
+            _ => Err(StateError::BatchRecordWithoutBegin { lsn, batch }),
+        }
+    }
+
+    fn push_batch_op(&mut self, lsn: u64, batch: BatchId, op: BatchOp) -> Result<(), StateError> {
+        let open = self.open_batch_for(lsn, batch)?;
+        if open.ops.len() >= open.op_count as usize {
+            return Err(StateError::BatchTooLong {
+                lsn,
+                batch,
+                op_count: open.op_count,
+            });
+        }
+        open.ops.push(op);
+        Ok(())
+    }
+
+    fn commit_batch(&mut self, lsn: u64, batch: BatchId, op_count: u32) -> Result<(), StateError> {
+        let open = self.open_batch_for(lsn, batch)?;
+        if open.op_count != op_count || open.ops.len() != op_count as usize {
+            let found = open.ops.len();
+            return Err(StateError::BatchCountMismatch {
+                lsn,
+                batch,
+                expected: op_count,
+                found,
+            });
+        }
+        let ops = std::mem::take(&mut open.ops);
+        self.open_batch = None;
+        for op in ops {
+            match op {
+                BatchOp::Put(key, value) => self.set(&key, value, lsn),
+                BatchOp::Delete(key) => {
+                    self.entries.remove(&key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the invariants of the module doc; returns the first violation found.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (key, entry) in &self.entries {
+            if entry.version == 0 || entry.version > self.applied_lsn {
+                return Err(format!(
+                    "key {key:?} has version {} outside 1..={}",
+                    entry.version, self.applied_lsn
+                ));
+            }
+            if key.len() > MAX_KEY_BYTES {
+                return Err(format!("key of {} bytes exceeds the limit", key.len()));
+            }
+        }
+        if let Some(open) = &self.open_batch {
+            if open.ops.len() > open.op_count as usize {
+                return Err(format!("open batch {} holds too many operations", open.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(key: &str, value: &str) -> WalRecord {
+        let value = value.as_bytes().to_vec();
+        WalRecord::Put {
+            key: key.into(),
+            value,
+        }
+    }
+    fn del(key: &str) -> WalRecord {
+        WalRecord::Delete { key: key.into() }
+    }
+    fn begin(batch: BatchId, op_count: u32) -> WalRecord {
+        WalRecord::BatchBegin { batch, op_count }
+    }
+    fn batch_put(batch: BatchId, key: &str, value: &str) -> WalRecord {
+        let value = value.as_bytes().to_vec();
+        WalRecord::BatchPut {
+            batch,
+            key: key.into(),
+            value,
+        }
+    }
+    fn commit(batch: BatchId, op_count: u32) -> WalRecord {
+        WalRecord::BatchCommit { batch, op_count }
+    }
+
+    #[test]
+    fn versions_are_lsns_and_never_reused_after_delete() {
+        let mut state = State::new();
+        state.apply(1, &put("a", "x")).unwrap();
+        assert_eq!(state.get("a").unwrap().version, 1);
+        state.apply(2, &del("a")).unwrap();
+        assert_eq!(state.get("a"), None);
+        state.apply(3, &put("a", "x")).unwrap();
+        assert_eq!(state.get("a").unwrap().version, 3);
+        let patch = WalRecord::Patch {
+            key: "a".into(),
+            delta: b"yz".to_vec(),
+        };
+        state.apply(4, &patch).unwrap();
+        let expected = Entry {
+            value: b"xyz".to_vec(),
+            version: 4,
+        };
+        assert_eq!(state.get("a"), Some(&expected));
+        let error = StateError::LsnNotIncreasing {
+            lsn: 4,
+            applied_lsn: 4,
+        };
+        assert_eq!(state.apply(4, &put("b", "y")), Err(error));
+    }
+
+    #[test]
+    fn get_if_modified_only_for_the_current_version() {
+        let mut state = State::new();
+        state.apply(1, &put("a", "x")).unwrap();
+        assert_eq!(state.get_if_modified("a", 1), IfModified::NotModified);
+        let answer = state.get_if_modified("a", 0);
+        assert!(matches!(answer, IfModified::Modified(Some(_))));
+        state.apply(2, &del("a")).unwrap();
+        assert_eq!(state.get_if_modified("a", 1), IfModified::Modified(None));
+    }
+
+    #[test]
+    fn batch_is_invisible_until_commit_and_takes_the_commit_lsn() {
+        let mut state = State::new();
+        state.apply(1, &put("gone", "x")).unwrap();
+        state.apply(2, &begin(9, 2)).unwrap();
+        state.apply(3, &batch_put(9, "a", "1")).unwrap();
+        let batch_delete = WalRecord::BatchDelete {
+            batch: 9,
+            key: "gone".into(),
+        };
+        state.apply(4, &batch_delete).unwrap();
+        assert_eq!(state.get("a"), None);
+        assert!(state.get("gone").is_some());
+        state.apply(5, &commit(9, 2)).unwrap();
+        assert_eq!(state.get("a").unwrap().version, 5);
+        assert_eq!(state.get("gone"), None);
+    }
+
+    #[test]
+    fn cut_off_batch_is_dropped_by_the_next_record() {
+        let mut state = State::new();
+        state.apply(1, &begin(1, 1)).unwrap();
+        state.apply(2, &batch_put(1, "a", "")).unwrap();
+        state.apply(3, &put("b", "y")).unwrap();
+        assert_eq!(state.dropped_batches(), 1);
+        let error = StateError::BatchRecordWithoutBegin { lsn: 4, batch: 1 };
+        assert_eq!(state.apply(4, &commit(1, 1)), Err(error));
+        assert_eq!(state.get("a"), None);
+    }
+
+    #[test]
+    fn batch_counts_are_enforced() {
+        let mut state = State::new();
+        state.apply(1, &begin(1, 0)).unwrap();
+        let too_long = state.apply(2, &batch_put(1, "a", ""));
+        assert!(matches!(too_long, Err(StateError::BatchTooLong { .. })));
+        let mismatch = state.apply(2, &commit(1, 3));
+        assert!(matches!(
+            mismatch,
+            Err(StateError::BatchCountMismatch { .. })
+        ));
+    }
+}
