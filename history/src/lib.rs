@@ -1,1 +1,60 @@
-//! Recorded operation histories and the linearizability checker. (Being built.)
+//! faultline's recorded histories and linearizability checker.
+//!
+//! Data flows: a history file (JSON lines, see `FORMAT.md`; or Jepsen EDN / etcd-style logs
+//! through [`import`]) is read as [`Event`]s, paired by [`pair_events`] into a [`History`] of
+//! [`Operation`]s and [`Fault`]s, and checked by [`check`] against a [`Model`] (built-in ones
+//! in [`ModelKind`]). The [`Verdict`] is `Ok`, `Violation` (with the partition, a shrunk core
+//! of operations that cannot be linearized and the longest partial linearization) or
+//! `Unknown` when the deadline or memory budget ran out. [`report`] renders it as text or as a
+//! self-contained HTML page.
+//!
+//! The checker is Wing–Gong/Lowe's search with memoisation of (linearized set, model state),
+//! split by the model's partitions (P-compositionality) and run in parallel. `fail` operations
+//! are dropped; `info` operations may take effect at any time after their call, or never.
+//!
+//! What it does not check: only linearizability of single operations against the model
+//! (no serializability anomalies beyond what a `txn` model expresses, no session guarantees,
+//! no durability across restarts unless the model says so); the times in the history are
+//! trusted as real-time order (clock skew between recording threads is not corrected); a
+//! model is trusted to be a correct sequential specification. Malformed input
+//! ([`FormatError`], [`PairingError`], [`CheckError`], [`import::ImportError`]) is always an
+//! error, never a verdict.
+
+mod event;
+pub mod export;
+pub mod import;
+mod jsonl;
+mod model;
+mod models;
+mod operation;
+pub mod report;
+mod search;
+mod value;
+
+pub use event::{Event, EventType, Process};
+pub use jsonl::{FormatError, HistoryReader, HistoryWriter};
+pub use model::Model;
+pub use models::{
+    append_value, KvMap, ListAppend, ModelKind, Mutex, Register, Txn, VersionedObject,
+    VersionedState,
+};
+pub use operation::{pair_events, Fault, History, Operation, Outcome, PairingError};
+pub use search::{check, CheckError, CheckOptions, CheckResult, Limit, Verdict, Violation};
+pub use value::Value;
+
+/// Reads and pairs a JSON-lines history.
+pub fn read_jsonl(input: impl std::io::BufRead) -> Result<History, ReadError> {
+    let events = HistoryReader::new(input).collect::<Result<Vec<_>, _>>()?;
+    Ok(pair_events(events)?)
+}
+
+/// Why a history file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A line is not a valid event.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The events do not pair into operations.
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
+}

@@ -1,0 +1,62 @@
+//! The `Model` trait: the sequential specification a history is checked against.
+
+use crate::{Operation, Value};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A sequential specification. Implement it to check histories of your own objects.
+///
+/// Contract:
+/// - `step` is a pure function: from `state`, applying `op` with the observed result
+///   `op.output` gives `Some(next state)`, or `None` when a sequential object could not have
+///   returned that result. `op.output == None` means the result is unknown (an `info`
+///   operation): `step` must then accept whatever the operation could have returned.
+/// - `partition` returns the key of the independent part of the object `op` touches, or `None`
+///   when the object cannot be split (every operation then lands in one partition). Operations
+///   in different partitions must never constrain each other (P-compositionality).
+/// - `validate` rejects operations the model does not know (wrong `f`, malformed value); the
+///   checker reports those as bad input before searching, never as a violation.
+///
+/// A nondeterministic object is modelled by letting `State` be the set of states it may be in
+/// (a `BTreeSet`), `step` mapping every member and failing only when the set becomes empty.
+pub trait Model: Sync {
+    /// The object's state; it is cloned, hashed and compared during the search.
+    type State: Clone + Eq + Hash + Send + Debug;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// The state after `op` returned `op.output`, or `None` if that result is impossible.
+    fn step(&self, state: &Self::State, op: &Operation) -> Option<Self::State>;
+
+    /// The independent part `op` touches (by default: none, one partition).
+    fn partition(&self, _op: &Operation) -> Option<Value> {
+        None
+    }
+
+    /// Why `op` is not an operation of this model, if it is not.
+    fn validate(&self, _op: &Operation) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// A short human description of `op` for reports.
+    fn describe(&self, op: &Operation) -> String {
+        let key = op
+            .key
+            .as_ref()
+            .map(|key| format!(" {key}"))
+            .unwrap_or_default();
+        let output = match (&op.output, op.outcome) {
+            (_, crate::Outcome::Fail) => " (failed)".to_string(),
+            (Some(output), _) if *output != op.input => format!(" -> {output}"),
+            (Some(_), _) => String::new(),
+            (None, _) => " -> ?".to_string(),
+        };
+        let input = if op.input == Value::Nil {
+            String::new()
+        } else {
+            format!(" {}", op.input)
+        };
+        format!("{}{key}{input}{output}", op.f)
+    }
+}

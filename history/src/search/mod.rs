@@ -1,0 +1,223 @@
+//! `check`: partition the history, search each partition in parallel, confirm and shrink the
+//! first violation.
+
+mod bitset;
+mod shrink;
+mod wgl;
+
+pub use wgl::Limit;
+
+use crate::{History, Model, Operation, Outcome, Value};
+use shrink::Confirmation;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use wgl::{Limits, Search};
+
+/// Bounds and parallelism of a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Give up (verdict `Unknown`) after this long; `None` waits forever.
+    pub timeout: Option<Duration>,
+    /// Give up when the memoisation caches of running searches together exceed this many
+    /// bytes (keys and inline state counted; heap data inside states is not).
+    pub memory_budget_bytes: usize,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// At most this many extra searches to shrink a violation to its core.
+    pub shrink_checks_max: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            timeout: None,
+            memory_budget_bytes: 1 << 30,
+            threads: 0,
+            shrink_checks_max: 2_000,
+        }
+    }
+}
+
+/// A confirmed violation, with what a user needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The partition (key) that cannot be linearized; `None` for an unpartitioned model.
+    pub partition: Option<Value>,
+    /// Ids of operations that together cannot be linearized (even if every other operation
+    /// of the partition may or may not have happened, with any result). Shrunk greedily.
+    pub core: Vec<usize>,
+    /// Whether removing any single operation of `core` was tried (it then is 1-minimal).
+    pub core_minimal: bool,
+    /// Ids of the longest partial linearization found, in linearization order.
+    pub partial_linearization: Vec<usize>,
+}
+
+/// The answer of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The history is linearizable.
+    Ok,
+    /// It is not; see the violation.
+    Violation(Violation),
+    /// A bound ran out before an answer was found. Never a silent `Ok`.
+    Unknown(Limit),
+}
+
+/// A verdict with figures about the check.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// How many partitions were formed.
+    pub partitions: usize,
+    /// Operations searched (failed ones are not).
+    pub operations_checked: usize,
+    /// Wall-clock time of the check.
+    pub elapsed: Duration,
+}
+
+/// A history the model cannot interpret: bad input, never a verdict.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CheckError {
+    /// The model rejected an operation (unknown `f`, malformed value).
+    #[error("line {line}: operation `{f}`: {reason}")]
+    InvalidOperation {
+        /// Line of the operation's invocation.
+        line: usize,
+        /// The operation's name.
+        f: String,
+        /// What the model expected.
+        reason: String,
+    },
+}
+
+enum PartitionResult {
+    Violation {
+        confirmed: shrink::Confirmed,
+        longest: Vec<usize>,
+    },
+    Unknown(Limit),
+    Done,
+}
+
+/// Checks `history` for linearizability against `model`.
+pub fn check<M: Model>(
+    model: &M,
+    history: &History,
+    options: &CheckOptions,
+) -> Result<CheckResult, CheckError> {
+    let started = Instant::now();
+    let mut partitions: BTreeMap<Option<Value>, Vec<&Operation>> = BTreeMap::new();
+    for op in history
+        .operations
+        .iter()
+        .filter(|op| op.outcome != Outcome::Fail)
+    {
+        model
+            .validate(op)
+            .map_err(|reason| CheckError::InvalidOperation {
+                line: op.line,
+                f: op.f.clone(),
+                reason,
+            })?;
+        partitions.entry(model.partition(op)).or_default().push(op);
+    }
+    let partitions: Vec<(Option<Value>, Vec<&Operation>)> = partitions.into_iter().collect();
+    let operations_checked = partitions.iter().map(|(_, ops)| ops.len()).sum();
+    let memory_used_bytes = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let limits = Limits {
+        deadline: options.timeout.map(|timeout| started + timeout),
+        memory_budget_bytes: options.memory_budget_bytes,
+        memory_used_bytes: &memory_used_bytes,
+        stop: &stop,
+    };
+    let results: Mutex<Vec<(usize, PartitionResult)>> = Mutex::new(Vec::new());
+    let next_partition = AtomicUsize::new(0);
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let threads = if options.threads == 0 {
+        cores
+    } else {
+        options.threads
+    }
+    .clamp(1, partitions.len().max(1));
+    let worker = || loop {
+        let index = next_partition.fetch_add(1, Ordering::Relaxed);
+        let Some((_, ops)) = partitions.get(index) else {
+            break;
+        };
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let result = check_partition(model, ops, &limits, options.shrink_checks_max);
+        if matches!(result, PartitionResult::Violation { .. }) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        results
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((index, result));
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    let mut results = results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    results.sort_by_key(|(index, _)| *index);
+    let mut verdict = Verdict::Ok;
+    for (index, result) in results {
+        let (key, ops) = &partitions[index];
+        match result {
+            PartitionResult::Violation { confirmed, longest } => {
+                verdict = Verdict::Violation(Violation {
+                    partition: key.clone(),
+                    core: confirmed.core.iter().map(|local| ops[*local].id).collect(),
+                    core_minimal: confirmed.core_minimal,
+                    partial_linearization: longest.iter().map(|local| ops[*local].id).collect(),
+                });
+                break;
+            }
+            PartitionResult::Unknown(limit) => verdict = Verdict::Unknown(limit),
+            PartitionResult::Done => {}
+        }
+    }
+    let partitions = partitions.len();
+    Ok(CheckResult {
+        verdict,
+        partitions,
+        operations_checked,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn check_partition<M: Model>(
+    model: &M,
+    ops: &[&Operation],
+    limits: &Limits,
+    shrink_checks_max: usize,
+) -> PartitionResult {
+    match wgl::search::<M, u128>(model, ops, limits) {
+        Search::Linearizable | Search::Cancelled => PartitionResult::Done,
+        Search::OutOfBudget(limit) => PartitionResult::Unknown(limit),
+        Search::NotLinearizable { longest } => {
+            match shrink::confirm(model, ops, limits, shrink_checks_max) {
+                Confirmation::Violation(confirmed) => {
+                    PartitionResult::Violation { confirmed, longest }
+                }
+                Confirmation::Linearizable | Confirmation::Unconfirmed(Search::Cancelled) => {
+                    PartitionResult::Done
+                }
+                Confirmation::Unconfirmed(Search::OutOfBudget(limit)) => {
+                    PartitionResult::Unknown(limit)
+                }
+                Confirmation::Unconfirmed(_) => PartitionResult::Unknown(Limit::Deadline),
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Turning a violation into a small, confirmed counterexample.
+//!
+//! Relaxing an operation (unknown result, open to the end of the history, may not have
+//! happened) only adds linearizations, which makes shrinking sound: if the history with some
+//! operations relaxed is not linearizable, neither is the original. So: cut the history at the earliest time where
+//! it is already non-linearizable (operations still open at the cut are relaxed), then relax
+//! chunks of operations while the history stays non-linearizable (delta debugging). The
+//! operations left strict are the core: even if every other operation may or may not have
+//! happened, with any result, the core cannot be linearized.
+//! Fast searches use fingerprints; the prefix and the core are then confirmed exactly.
+
+use super::bitset::ExactKey;
+use super::wgl::{search, Limits, Search};
+use crate::{Model, Operation};
+
+/// A confirmed violation of one partition.
+pub(crate) struct Confirmed {
+    /// Local indices of the core operations (completed, not relaxed).
+    pub core: Vec<usize>,
+    /// Whether every single core operation was tried (1-minimal), within the bounds.
+    pub core_minimal: bool,
+}
+
+/// What confirming a fingerprint violation gave.
+pub(crate) enum Confirmation {
+    Violation(Confirmed),
+    /// The exact search disagreed (a fingerprint collision) and found a linearization.
+    Linearizable,
+    /// A bound ran out before the violation was confirmed.
+    Unconfirmed(Search),
+}
+
+fn relaxed(op: &Operation) -> Operation {
+    Operation {
+        output: None,
+        return_ns: None,
+        ..op.clone()
+    }
+}
+
+/// The history cut at `cut_ns`: later calls dropped, operations open at the cut relaxed.
+fn prefix(ops: &[&Operation], cut_ns: u64) -> Vec<(usize, Operation)> {
+    let kept = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.call_ns <= cut_ns);
+    kept.map(|(index, op)| match op.return_ns {
+        Some(return_ns) if return_ns <= cut_ns => (index, (*op).clone()),
+        _ => (index, relaxed(op)),
+    })
+    .collect()
+}
+
+struct Shrinker<'a, M> {
+    model: &'a M,
+    limits: &'a Limits<'a>,
+    checks_left: usize,
+}
+
+impl<M: Model> Shrinker<'_, M> {
+    /// `Some(true)` non-linearizable, `Some(false)` linearizable, `None` out of bounds.
+    fn fails(&mut self, ops: &[(usize, Operation)]) -> Option<bool> {
+        if self.checks_left == 0 {
+            return None;
+        }
+        self.checks_left -= 1;
+        let refs: Vec<&Operation> = ops.iter().map(|(_, op)| op).collect();
+        match search::<M, u128>(self.model, &refs, self.limits) {
+            Search::NotLinearizable { .. } => Some(true),
+            Search::Linearizable => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Smallest failing cut among the completion times (monotone, so a binary search).
+    fn shortest_failing_prefix(&mut self, ops: &[&Operation]) -> Vec<(usize, Operation)> {
+        let mut cuts: Vec<u64> = ops.iter().filter_map(|op| op.return_ns).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let (mut low, mut high) = (0, cuts.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            match self.fails(&prefix(ops, cuts[middle])) {
+                Some(true) => high = middle,
+                Some(false) => low = middle + 1,
+                None => break,
+            }
+        }
+        prefix(ops, cuts.get(high).copied().unwrap_or(u64::MAX))
+    }
+
+    /// Relaxes chunks of the strict operations while the history stays failing; returns
+    /// whether the single-operation pass completed. Relaxed operations stay in the history:
+    /// deleting them could remove the explanation of another operation's result.
+    fn relax_chunks(&mut self, ops: &mut [(usize, Operation)]) -> bool {
+        let mut chunk = ops.len().div_ceil(2).max(1);
+        loop {
+            let strict: Vec<usize> = (0..ops.len())
+                .filter(|index| ops[*index].1.return_ns.is_some())
+                .collect();
+            for chunk_indices in strict.chunks(chunk) {
+                let mut candidate = ops.to_vec();
+                chunk_indices
+                    .iter()
+                    .for_each(|index| candidate[*index].1 = relaxed(&ops[*index].1));
+                match self.fails(&candidate) {
+                    Some(true) => ops.clone_from_slice(&candidate),
+                    Some(false) => {}
+                    None => return false,
+                }
+            }
+            if chunk == 1 {
+                return true;
+            }
+            chunk = chunk.div_ceil(2);
+        }
+    }
+}
+
+fn exact_fails<M: Model>(model: &M, ops: &[(usize, Operation)], limits: &Limits) -> Search {
+    let refs: Vec<&Operation> = ops.iter().map(|(_, op)| op).collect();
+    search::<M, ExactKey>(model, &refs, limits)
+}
+
+/// Confirms exactly that `ops` (found non-linearizable with fingerprints) is a violation and
+/// shrinks it, with at most `checks_max` searches.
+pub(crate) fn confirm<M: Model>(
+    model: &M,
+    ops: &[&Operation],
+    limits: &Limits,
+    checks_max: usize,
+) -> Confirmation {
+    let mut shrinker = Shrinker {
+        model,
+        limits,
+        checks_left: checks_max,
+    };
+    let failing_prefix = shrinker.shortest_failing_prefix(ops);
+    match exact_fails(model, &failing_prefix, limits) {
+        Search::NotLinearizable { .. } => {}
+        Search::Linearizable if failing_prefix.len() == ops.len() => {
+            return Confirmation::Linearizable
+        }
+        Search::Linearizable => {
+            // The fast prefix search was misled; confirm on the whole partition instead.
+            let whole: Vec<(usize, Operation)> =
+                ops.iter().map(|op| (*op).clone()).enumerate().collect();
+            return match exact_fails(model, &whole, limits) {
+                Search::NotLinearizable { .. } => {
+                    let core = (0..ops.len()).collect();
+                    Confirmation::Violation(Confirmed {
+                        core,
+                        core_minimal: false,
+                    })
+                }
+                Search::Linearizable => Confirmation::Linearizable,
+                other => Confirmation::Unconfirmed(other),
+            };
+        }
+        other => return Confirmation::Unconfirmed(other),
+    }
+    let mut shrunk = failing_prefix.clone();
+    let mut core_minimal = shrinker.relax_chunks(&mut shrunk);
+    if !matches!(
+        exact_fails(model, &shrunk, limits),
+        Search::NotLinearizable { .. }
+    ) {
+        shrunk = failing_prefix;
+        core_minimal = false;
+    }
+    let core = shrunk
+        .into_iter()
+        .filter(|(_, op)| op.return_ns.is_some())
+        .map(|(index, _)| index)
+        .collect();
+    Confirmation::Violation(Confirmed { core, core_minimal })
+}

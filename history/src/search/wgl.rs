@@ -1,0 +1,261 @@
+//! The Wing–Gong/Lowe search over one partition, with Lowe's memoisation.
+//!
+//! Calls and returns sit in one doubly-linked list sorted by time (a call before a return at
+//! the same instant, so equal times count as concurrent). The search walks the list: at a call
+//! it tries to linearize the operation now (model step succeeds and the pair (linearized set,
+//! state) is new), lifting the call and its return out of the list; at a return it has to
+//! undo the last choice (backtrack). An `info` operation returns at +infinity: reaching the
+//! first such return means every remaining operation is `info` and may not have happened.
+
+use super::bitset::{Bitset, ExactKey, FastHash};
+use crate::{Model, Operation};
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+const NONE: u32 = u32::MAX;
+const HEAD: u32 = 0;
+/// The search polls the deadline, the stop flag and the memory budget this often.
+const POLL_EVERY_STEPS: u64 = 4096;
+/// Bytes charged per cache entry on top of key and state (hash table slot, control bytes).
+const CACHE_ENTRY_OVERHEAD_BYTES: usize = 16;
+
+/// The bounds shared by all searches of one check.
+pub(crate) struct Limits<'a> {
+    pub deadline: Option<Instant>,
+    pub memory_budget_bytes: usize,
+    pub memory_used_bytes: &'a AtomicUsize,
+    pub stop: &'a AtomicBool,
+}
+
+/// Which bound was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The deadline passed.
+    Deadline,
+    /// The memoisation cache outgrew the memory budget.
+    Memory,
+}
+
+/// The result of one search.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Search {
+    Linearizable,
+    /// `longest` is the longest partial linearization found (local indices, in order).
+    NotLinearizable {
+        longest: Vec<usize>,
+    },
+    OutOfBudget(Limit),
+    /// Another partition found a violation first.
+    Cancelled,
+}
+
+/// How the memoisation cache identifies a linearized set.
+pub(crate) trait CacheKey: Hash + Eq {
+    fn of(bits: &Bitset) -> Self;
+    fn heap_bytes(&self) -> usize;
+}
+
+/// Fast mode: a 128-bit fingerprint. A collision can only prune a branch (a spurious
+/// violation, which the caller re-checks exactly), never produce a wrong "linearizable".
+impl CacheKey for u128 {
+    fn of(bits: &Bitset) -> Self {
+        bits.fingerprint()
+    }
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
+/// Exact mode: the set itself, compactly.
+impl CacheKey for ExactKey {
+    fn of(bits: &Bitset) -> Self {
+        bits.exact_key()
+    }
+    fn heap_bytes(&self) -> usize {
+        ExactKey::heap_bytes(self)
+    }
+}
+
+struct Entries {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    op: Vec<u32>,
+    is_call: Vec<bool>,
+    partner: Vec<u32>,
+}
+
+impl Entries {
+    fn build(ops: &[&Operation]) -> Entries {
+        let mut order: Vec<(u64, bool, u32)> = Vec::with_capacity(ops.len() * 2);
+        for (index, op) in ops.iter().enumerate() {
+            order.push((op.call_ns, false, index as u32));
+            order.push((op.return_ns.unwrap_or(u64::MAX), true, index as u32));
+        }
+        order.sort_unstable();
+        let len = order.len() + 1;
+        let mut entries = Entries {
+            next: (1..=len as u32).collect(),
+            prev: (0..len as u32).map(|e| e.wrapping_sub(1)).collect(),
+            op: vec![NONE; len],
+            is_call: vec![false; len],
+            partner: vec![NONE; len],
+        };
+        entries.next[len - 1] = NONE;
+        let mut call_entry = vec![NONE; ops.len()];
+        for (position, (_, is_return, op)) in order.into_iter().enumerate() {
+            let entry = position as u32 + 1;
+            entries.op[entry as usize] = op;
+            entries.is_call[entry as usize] = !is_return;
+            if is_return {
+                let call = call_entry[op as usize];
+                entries.partner[call as usize] = entry;
+                entries.partner[entry as usize] = call;
+            } else {
+                call_entry[op as usize] = entry;
+            }
+        }
+        entries
+    }
+
+    fn lift(&mut self, call: u32) {
+        let ret = self.partner[call as usize];
+        let (call, ret) = (call as usize, ret as usize);
+        self.next[self.prev[call] as usize] = self.next[call];
+        self.prev[self.next[call] as usize] = self.prev[call];
+        self.next[self.prev[ret] as usize] = self.next[ret];
+        if self.next[ret] != NONE {
+            self.prev[self.next[ret] as usize] = self.prev[ret];
+        }
+    }
+
+    fn unlift(&mut self, call: u32) {
+        let ret = self.partner[call as usize];
+        let (call_index, ret_index) = (call as usize, ret as usize);
+        self.next[self.prev[ret_index] as usize] = ret;
+        if self.next[ret_index] != NONE {
+            self.prev[self.next[ret_index] as usize] = ret;
+        }
+        self.next[self.prev[call_index] as usize] = call;
+        self.prev[self.next[call_index] as usize] = call;
+    }
+}
+
+struct Frame<S> {
+    call: u32,
+    state: S,
+}
+
+/// Tracks the longest partial linearization cheaply: `best` shares a prefix of `agree` frames
+/// with the current stack.
+struct Longest {
+    best: Vec<usize>,
+    agree: usize,
+}
+
+impl Longest {
+    fn pushed<S>(&mut self, stack: &[Frame<S>], entries: &Entries) {
+        if stack.len() > self.best.len() {
+            self.best.truncate(self.agree);
+            self.best.extend(
+                stack[self.agree..]
+                    .iter()
+                    .map(|frame| entries.op[frame.call as usize] as usize),
+            );
+            self.agree = stack.len();
+        }
+    }
+    fn popped(&mut self, depth: usize) {
+        self.agree = self.agree.min(depth);
+    }
+}
+
+/// Searches for a linearization of `ops` (one partition) under `model`.
+pub(crate) fn search<M: Model, K: CacheKey>(
+    model: &M,
+    ops: &[&Operation],
+    limits: &Limits,
+) -> Search {
+    let mut entries = Entries::build(ops);
+    let mut bits = Bitset::new(ops.len());
+    let mut cache: HashSet<(K, M::State), FastHash> = HashSet::with_hasher(FastHash);
+    let mut stack: Vec<Frame<M::State>> = Vec::new();
+    let mut longest = Longest {
+        best: Vec::new(),
+        agree: 0,
+    };
+    let mut state = model.init();
+    let mut charged_bytes = 0usize;
+    let mut unflushed_bytes = 0usize;
+    let mut steps = 0u64;
+    let mut entry = entries.next[HEAD as usize];
+    let result = loop {
+        steps += 1;
+        if steps % POLL_EVERY_STEPS == 0 {
+            charged_bytes += unflushed_bytes;
+            let used = limits
+                .memory_used_bytes
+                .fetch_add(unflushed_bytes, Ordering::Relaxed)
+                + unflushed_bytes;
+            unflushed_bytes = 0;
+            if limits.stop.load(Ordering::Relaxed) {
+                break Search::Cancelled;
+            }
+            if used > limits.memory_budget_bytes {
+                break Search::OutOfBudget(Limit::Memory);
+            }
+            if limits
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
+                break Search::OutOfBudget(Limit::Deadline);
+            }
+        }
+        if entry == NONE {
+            break Search::Linearizable;
+        }
+        let op = entries.op[entry as usize] as usize;
+        if entries.is_call[entry as usize] {
+            if let Some(next_state) = model.step(&state, ops[op]) {
+                bits.set(op);
+                let key = K::of(&bits);
+                let key_bytes = key.heap_bytes();
+                if cache.insert((key, next_state.clone())) {
+                    unflushed_bytes += std::mem::size_of::<(K, M::State)>()
+                        + key_bytes
+                        + CACHE_ENTRY_OVERHEAD_BYTES;
+                    let previous = std::mem::replace(&mut state, next_state);
+                    stack.push(Frame {
+                        call: entry,
+                        state: previous,
+                    });
+                    longest.pushed(&stack, &entries);
+                    entries.lift(entry);
+                    entry = entries.next[HEAD as usize];
+                    continue;
+                }
+                bits.clear(op);
+            }
+            entry = entries.next[entry as usize];
+        } else if ops[op].return_ns.is_none() {
+            // The first return in the list is at +infinity: only `info` operations remain.
+            break Search::Linearizable;
+        } else {
+            let Some(frame) = stack.pop() else {
+                break Search::NotLinearizable {
+                    longest: std::mem::take(&mut longest.best),
+                };
+            };
+            longest.popped(stack.len());
+            state = frame.state;
+            bits.clear(entries.op[frame.call as usize] as usize);
+            entries.unlift(frame.call);
+            entry = entries.next[frame.call as usize];
+        }
+    };
+    limits
+        .memory_used_bytes
+        .fetch_sub(charged_bytes, Ordering::Relaxed);
+    result
+}
