@@ -1,9 +1,125 @@
-//! `faultline model`. (Being built.)
+//! `faultline model`: list, check and explore the stateright models of the store's protocols.
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use model::{CheckOptions, Variant};
+use std::net::SocketAddr;
 
 /// Arguments of `faultline model`.
 #[derive(Debug, clap::Args)]
-pub struct ModelArgs {}
+pub struct ModelArgs {
+    #[command(subcommand)]
+    command: ModelCommand,
+}
 
-pub fn run(_args: ModelArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`faultline model` is not built yet")
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// List the models with their default instance sizes.
+    List,
+    /// Check every interleaving and crash point of a small instance (breadth-first, so every
+    /// counterexample printed is a shortest one). Exits 0 when every property has its expected
+    /// outcome, 1 when one fails.
+    Check {
+        /// Model name (see `faultline model list`).
+        name: String,
+        /// The protocol as designed, or with its planted bug.
+        #[arg(long, value_enum, default_value_t = VariantArg::Correct)]
+        variant: VariantArg,
+        /// Instance size (what it counts depends on the model; see `list`).
+        #[arg(long)]
+        processes: Option<u8>,
+        /// Give up after generating about this many states (the result is then `unknown`).
+        #[arg(long, default_value_t = CheckOptions::default().max_states)]
+        max_states: usize,
+    },
+    /// Serve stateright's Explorer for a model on localhost, to step through it in a browser.
+    Explore {
+        /// Model name (see `faultline model list`).
+        name: String,
+        /// The protocol as designed, or with its planted bug.
+        #[arg(long, value_enum, default_value_t = VariantArg::Correct)]
+        variant: VariantArg,
+        /// Instance size (what it counts depends on the model; see `list`).
+        #[arg(long)]
+        processes: Option<u8>,
+        /// Loopback address to serve on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum VariantArg {
+    Correct,
+    Buggy,
+}
+
+impl From<VariantArg> for Variant {
+    fn from(arg: VariantArg) -> Variant {
+        match arg {
+            VariantArg::Correct => Variant::Correct,
+            VariantArg::Buggy => Variant::Buggy,
+        }
+    }
+}
+
+/// Exit code when a property fails (or a `sometimes` property is never reached).
+const EXIT_PROPERTY_FAILED: u8 = 1;
+
+/// Exit code when the search bound was reached before every property was settled.
+const EXIT_UNKNOWN: u8 = 2;
+
+pub fn run(args: ModelArgs) -> anyhow::Result<u8> {
+    match args.command {
+        ModelCommand::List => {
+            println!(
+                "{:<10} {:<9} {:<24} summary",
+                "model", "default", "--processes counts"
+            );
+            for info in model::MODELS {
+                let (min, max) = info.processes_range;
+                println!(
+                    "{:<10} {:<9} {:<24} {}",
+                    info.name,
+                    info.default_processes,
+                    format!("{} ({min}-{max})", info.processes_meaning),
+                    info.summary
+                );
+            }
+            Ok(0)
+        }
+        ModelCommand::Check {
+            name,
+            variant,
+            processes,
+            max_states,
+        } => {
+            let options = CheckOptions { max_states };
+            let report = model::check(&name, variant.into(), processes, options)
+                .with_context(|| format!("checking model `{name}`"))?;
+            print!("{report}");
+            Ok(if report.all_expected() {
+                0
+            } else if report
+                .properties
+                .iter()
+                .any(|p| !p.outcome.is_expected() && !matches!(p.outcome, model::Outcome::Unknown))
+            {
+                EXIT_PROPERTY_FAILED
+            } else {
+                EXIT_UNKNOWN
+            })
+        }
+        ModelCommand::Explore {
+            name,
+            variant,
+            processes,
+            addr,
+        } => {
+            println!("serving the Explorer for model `{name}` on http://{addr}/ (Ctrl-C stops)");
+            model::explore(&name, variant.into(), processes, addr)
+                .with_context(|| format!("exploring model `{name}`"))?;
+            Ok(0)
+        }
+    }
 }
