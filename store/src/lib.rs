@@ -10,4 +10,12 @@ pub mod wal;
 
 // Protocols built on the primitives.
 pub mod record;
+pub mod serve;
 pub mod state;
+mod store;
+
+pub use crate::store::{
+    Batch, CasExpected, CasOutcome, GcReport, Outcome, PinnedSnapshot, SnapshotReport, Store,
+    StoreError, StoreOptions, MAX_BATCH_OPS,
+};
+pub use state::{Entry, IfModified, Version};

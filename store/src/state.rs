@@ -32,11 +32,11 @@ pub struct Entry {
 
 /// Answer of [`State::get_if_modified`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IfModified<'a> {
+pub enum IfModified {
     /// The caller's version is the key's current version.
     NotModified,
     /// The key changed (or is absent): here is what it holds now.
-    Modified(Option<&'a Entry>),
+    Modified(Option<Entry>),
 }
 
 /// A record that cannot be applied: the log is not one the Store wrote.
@@ -116,10 +116,10 @@ impl State {
     }
 
     /// "Not modified" iff the key exists and `version` is its current version.
-    pub fn get_if_modified(&self, key: &str, version: Version) -> IfModified<'_> {
+    pub fn get_if_modified(&self, key: &str, version: Version) -> IfModified {
         match self.entries.get(key) {
             Some(entry) if entry.version == version => IfModified::NotModified,
-            current => IfModified::Modified(current),
+            current => IfModified::Modified(current.cloned()),
         }
     }
 

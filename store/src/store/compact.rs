@@ -1,0 +1,250 @@
+//! Snapshot/compaction, garbage collection and pinned snapshot readers (store/PROTOCOL.md,
+//! "Snapshot / compaction protocol" and "GC protocol"). All run under the lease and the state
+//! mutex, so no append interleaves and no other process writes meanwhile.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::backend::{self, Published};
+use super::core::{Core, Holder, Inner};
+use super::pins;
+use super::StoreError;
+use crate::blob::BlobId;
+use crate::io::Io;
+use crate::manifest::{Manifest, PublishOutcome};
+use crate::state::Entry;
+use crate::wal::Lsn;
+
+/// What [`crate::Store::snapshot`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotReport {
+    /// Every record at or below this LSN is in the published snapshot.
+    pub covered_lsn: u64,
+    /// The snapshot blob the manifest now names.
+    pub snapshot_blob: String,
+    /// Whether a new snapshot was written (false: the published one already covered the log).
+    pub written: bool,
+    /// WAL segment files deleted because the snapshot covers them.
+    pub segments_deleted: usize,
+}
+
+/// What [`crate::Store::gc`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Blobs proven unreachable and deleted.
+    pub blobs_deleted: usize,
+    /// Blobs kept (reachable, younger than the grace period, or not provably unreachable).
+    pub blobs_kept: usize,
+    /// Leftover temporaries of interrupted blob writes deleted.
+    pub temporaries_deleted: usize,
+    /// Why GC kept everything, if it did (an unreadable pin).
+    pub kept_all_because: Option<String>,
+}
+
+/// Runs the snapshot protocol under the lease.
+pub(crate) fn snapshot(core: &Core) -> Result<SnapshotReport, StoreError> {
+    let mut inner = core.lock_inner();
+    let holder = core.ensure_holder(&mut inner)?;
+    let result = snapshot_locked(core, &mut inner, &holder);
+    core.after_error(&mut inner, &holder, &result);
+    result
+}
+
+fn snapshot_locked(
+    core: &Core,
+    inner: &mut Inner,
+    holder: &Holder,
+) -> Result<SnapshotReport, StoreError> {
+    let covered_lsn = inner.state.applied_lsn();
+    holder.wal.sync(Lsn(covered_lsn))?;
+    let published = backend::read_manifest(&core.options.io, &core.dir)?;
+    ensure_not_fenced(holder)?;
+    let (blob, written) = match &published.manifest.snapshot {
+        Some(blob) if published.covered_lsn() == covered_lsn => (blob.clone(), false),
+        _ => (
+            write_and_publish(core, inner, holder, &published, covered_lsn)?,
+            true,
+        ),
+    };
+    // Step 3, only after the manifest covering `covered_lsn` is durable.
+    let segments_deleted = holder.wal.remove_segments_through(Lsn(covered_lsn))?;
+    Ok(SnapshotReport {
+        covered_lsn,
+        snapshot_blob: blob.to_string(),
+        written,
+        segments_deleted,
+    })
+}
+
+/// Steps 1 and 2: the snapshot blob (durable), then the manifest compare-and-set (durable).
+fn write_and_publish(
+    core: &Core,
+    inner: &mut Inner,
+    holder: &Holder,
+    published: &Published,
+    covered_lsn: u64,
+) -> Result<BlobId, StoreError> {
+    let blob = BlobId::unique("snap")?;
+    backend::blobs(&core.options.io, &core.dir)?.put(&blob, &inner.state.encode_snapshot())?;
+    let manifest = Manifest {
+        seq: published.manifest.seq + 1,
+        epoch: holder.lease.epoch(),
+        snapshot: Some(blob.clone()),
+        covered_lsn: Lsn(covered_lsn),
+    };
+    ensure_not_fenced(holder)?;
+    let store = backend::manifests(&core.options.io, &core.dir);
+    match store.publish(&published.token, &manifest)? {
+        PublishOutcome::Published(token) => {
+            inner.manifest = Some(Published { manifest, token });
+            Ok(blob)
+        }
+        PublishOutcome::Conflict { current, .. } => Err(StoreError::ManifestConflict {
+            expected_seq: published.manifest.seq,
+            found_seq: current.seq,
+        }),
+    }
+}
+
+fn ensure_not_fenced(holder: &Holder) -> Result<(), StoreError> {
+    if holder.lease.still_ours()? {
+        Ok(())
+    } else {
+        Err(StoreError::LockLost {
+            epoch: holder.lease.epoch().0,
+        })
+    }
+}
+
+/// Runs the GC protocol under the lease.
+pub(crate) fn gc(core: &Core) -> Result<GcReport, StoreError> {
+    let mut inner = core.lock_inner();
+    let holder = core.ensure_holder(&mut inner)?;
+    let result = gc_locked(core, &holder);
+    core.after_error(&mut inner, &holder, &result);
+    result
+}
+
+fn gc_locked(core: &Core, holder: &Holder) -> Result<GcReport, StoreError> {
+    let io = &core.options.io;
+    let blobs = backend::blobs(io, &core.dir)?;
+    let published = backend::read_manifest(io, &core.dir)?;
+    let pinned = pins::read_pins(io.as_ref(), &core.dir).map_err(|source| StoreError::Io {
+        what: "read pins",
+        source,
+    })?;
+    let present = blobs.list()?;
+    let mut report = GcReport::default();
+    if !pinned.unreadable.is_empty() {
+        report.blobs_kept = present.len();
+        report.kept_all_because =
+            Some(format!("unreadable pins: {}", pinned.unreadable.join(", ")));
+        return Ok(report);
+    }
+    let mut reachable: BTreeSet<String> = pinned.blobs.into_iter().collect();
+    if let Some(blob) = &published.manifest.snapshot {
+        reachable.insert(blob.to_string());
+    }
+    ensure_not_fenced(holder)?;
+    let grace_ms = core.options.gc_grace_ms;
+    for blob in present {
+        if reachable.contains(blob.as_str()) || !older_than(&blob, grace_ms) {
+            report.blobs_kept += 1;
+            continue;
+        }
+        blobs.remove(&blob)?;
+        report.blobs_deleted += 1;
+    }
+    for temporary in blobs.list_temporaries()? {
+        if older_than(&temporary, grace_ms) {
+            blobs.remove_temporary(&temporary)?;
+            report.temporaries_deleted += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Whether the blob's id (`<prefix>-<unix ns>-<pid>-<n>`) proves it older than `grace_ms`;
+/// an id without a readable time is never provably old.
+fn older_than(blob: &BlobId, grace_ms: u64) -> bool {
+    let Some(created_ns) = blob
+        .as_str()
+        .split('-')
+        .nth(1)
+        .and_then(|n| n.parse::<u128>().ok())
+    else {
+        return false;
+    };
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    now_ns.saturating_sub(created_ns) >= u128::from(grace_ms) * 1_000_000
+}
+
+/// A reader of one published snapshot, pinned so GC keeps its blob. Every read re-reads the
+/// blob and verifies its checksum, so the reader works from the disk, not a copy in memory.
+#[derive(Debug)]
+pub struct PinnedSnapshot {
+    io: Arc<dyn Io>,
+    dir: PathBuf,
+    blob: BlobId,
+    covered_lsn: u64,
+    pin: PathBuf,
+}
+
+impl PinnedSnapshot {
+    /// The LSN the snapshot covers: it shows exactly the writes at or below it.
+    pub fn covered_lsn(&self) -> u64 {
+        self.covered_lsn
+    }
+
+    /// The pinned blob's id.
+    pub fn blob(&self) -> &str {
+        self.blob.as_str()
+    }
+
+    /// The key's entry in the snapshot.
+    pub fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self.entries()?.remove(key))
+    }
+
+    /// Every entry of the snapshot.
+    pub fn entries(&self) -> Result<BTreeMap<String, Entry>, StoreError> {
+        let state = backend::load_snapshot_blob(&self.io, &self.dir, &self.blob, self.covered_lsn)?;
+        Ok(state.entries().clone())
+    }
+}
+
+impl Drop for PinnedSnapshot {
+    fn drop(&mut self) {
+        let _ = pins::remove_pin(self.io.as_ref(), &self.pin);
+    }
+}
+
+/// Pins the published snapshot, taking one first if it does not cover the current state.
+pub(crate) fn pin_snapshot(core: &Core) -> Result<PinnedSnapshot, StoreError> {
+    let mut inner = core.lock_inner();
+    let holder = core.ensure_holder(&mut inner)?;
+    let result = snapshot_locked(core, &mut inner, &holder).and_then(|report| {
+        let blob = BlobId::new(report.snapshot_blob)?;
+        let io = core.options.io.clone();
+        let pin =
+            pins::write_pin(io.as_ref(), &core.dir, &[blob.to_string()]).map_err(|source| {
+                StoreError::Io {
+                    what: "write pin",
+                    source,
+                }
+            })?;
+        let covered_lsn = report.covered_lsn;
+        Ok(PinnedSnapshot {
+            io,
+            dir: core.dir.clone(),
+            blob,
+            covered_lsn,
+            pin,
+        })
+    });
+    core.after_error(&mut inner, &holder, &result);
+    result
+}

@@ -1,0 +1,400 @@
+//! The commit protocol: holding the lease, catching up, appending records under the state
+//! mutex, and settling (group-commit fsync, then the fencing check) outside it.
+//!
+//! Invariants of [`Inner`] (while its mutex is free):
+//! - `holder` is `Some` only while this process holds the lease; its Wal has this epoch;
+//! - `state` reflects every record the holder's Wal has appended (durable or not) and, before
+//!   that, exactly the published snapshot plus the log after it;
+//! - `in_flight` counts operations between "took the mutex" and "settled"; the lease is never
+//!   released while it is non-zero, and never with appended records left unsynced;
+//! - after an indeterminate failure `needs_reload` is set and `holder` is dropped: the next
+//!   operation takes the lease again and rebuilds `state` from disk alone.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use super::backend::{self, Lease, Published};
+use super::{Outcome, StoreError, StoreOptions};
+use crate::record::{WalRecord, MAX_KEY_BYTES};
+use crate::state::{State, Version};
+use crate::wal::{Lsn, Wal};
+
+/// The lease and the Wal of the epoch it grants.
+#[derive(Clone, Debug)]
+pub(crate) struct Holder {
+    pub(crate) lease: Arc<Lease>,
+    pub(crate) wal: Arc<Wal>,
+}
+
+/// Everything the state mutex guards. See the module doc for the invariants.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) state: State,
+    /// The manifest `state` was loaded from or published by this process.
+    pub(crate) manifest: Option<Published>,
+    pub(crate) holder: Option<Holder>,
+    in_flight: usize,
+    last_activity: Instant,
+    last_heartbeat: Instant,
+    needs_reload: bool,
+}
+
+/// An operation's claim on durability: settled by [`Core::finish`].
+struct Ticket {
+    wal: Arc<Wal>,
+    lease: Arc<Lease>,
+    lsn: u64,
+}
+
+/// The shared part of a [`super::Store`].
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) dir: PathBuf,
+    pub(crate) options: StoreOptions,
+    inner: Mutex<Inner>,
+}
+
+impl Core {
+    pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Arc<Core>, StoreError> {
+        let inner = Inner {
+            state: State::new(),
+            manifest: None,
+            holder: None,
+            in_flight: 0,
+            last_activity: Instant::now(),
+            last_heartbeat: Instant::now(),
+            needs_reload: false,
+        };
+        let core = Arc::new(Core {
+            dir: dir.to_path_buf(),
+            options,
+            inner: Mutex::new(inner),
+        });
+        {
+            let mut inner = core.lock_inner();
+            core.ensure_holder(&mut inner)?;
+        }
+        let weak = Arc::downgrade(&core);
+        std::thread::Builder::new()
+            .name("store-lease-keeper".into())
+            .spawn(move || keep_lease(weak))
+            .map_err(|error| backend::spawn_error("spawn lease keeper", error))?;
+        Ok(core)
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes the lease (waiting at most `lock_wait_ms`) and catches up, unless already held.
+    pub(crate) fn ensure_holder(&self, inner: &mut Inner) -> Result<Holder, StoreError> {
+        if let Some(holder) = &inner.holder {
+            if !holder.wal.is_poisoned() {
+                return Ok(holder.clone());
+            }
+            inner.holder = None;
+            inner.needs_reload = true;
+        }
+        let io = self.options.io.clone();
+        let lease = Lease::acquire(
+            io,
+            &self.dir,
+            self.options.lease_ms,
+            self.options.lock_wait_ms,
+        )?;
+        match self.catch_up(inner, &lease) {
+            Ok(wal) => {
+                let holder = Holder {
+                    lease: Arc::new(lease),
+                    wal: Arc::new(wal),
+                };
+                inner.holder = Some(holder.clone());
+                inner.last_heartbeat = Instant::now();
+                Ok(holder)
+            }
+            Err(error) => {
+                inner.needs_reload = true;
+                let _ = lease.release();
+                Err(error)
+            }
+        }
+    }
+
+    /// Reloads the snapshot if a newer one was published, then opens the Wal for the lease's
+    /// epoch (which makes what it read durable and cuts a torn tail) and applies the records
+    /// after the state's LSN.
+    fn catch_up(&self, inner: &mut Inner, lease: &Lease) -> Result<Wal, StoreError> {
+        if inner.needs_reload {
+            inner.state = State::new();
+            inner.manifest = None;
+        }
+        let io = &self.options.io;
+        let published = backend::read_manifest(io, &self.dir)?;
+        if published.covered_lsn() > inner.state.applied_lsn() {
+            inner.state = backend::load_snapshot(io, &self.dir, &published)?;
+        }
+        inner.manifest = Some(published);
+        let after = Lsn(inner.state.applied_lsn());
+        let wal_dir = self.dir.join("wal");
+        let (wal, recovered) = Wal::open(
+            self.options.io.clone(),
+            &wal_dir,
+            lease.epoch(),
+            after,
+            self.options.wal,
+        )?;
+        for record in &recovered.records {
+            let decoded =
+                WalRecord::decode(&record.payload).map_err(|source| StoreError::CorruptRecord {
+                    lsn: record.lsn.0,
+                    source,
+                })?;
+            inner.state.apply(record.lsn.0, &decoded)?;
+        }
+        if wal.last_lsn().0 != inner.state.applied_lsn() {
+            return Err(StoreError::Wal(crate::wal::WalError::LogEndsBeforeLsn {
+                dir: wal_dir,
+                last_lsn: wal.last_lsn(),
+                expected_lsn: Lsn(inner.state.applied_lsn()),
+            }));
+        }
+        inner.needs_reload = false;
+        Ok(wal)
+    }
+
+    /// Runs `plan` on the caught-up state; appends the records it returns (applying each at
+    /// its LSN) and waits until they are durable. Returns the last record's LSN, or `None` when
+    /// `plan` wrote nothing (then the state it saw is durable when this returns).
+    pub(crate) fn write(
+        &self,
+        key: Option<&str>,
+        plan: impl FnOnce(&State) -> Result<Option<Vec<WalRecord>>, StoreError>,
+    ) -> Result<Option<Version>, StoreError> {
+        if let Some(key) = key {
+            check_key(key)?;
+        }
+        let mut inner = self.lock_inner();
+        let holder = self.ensure_holder(&mut inner)?;
+        match plan(&inner.state)? {
+            Some(records) => self.append_and_settle(inner, holder, &records).map(Some),
+            None => {
+                let ticket = ticket(&mut inner, holder);
+                drop(inner);
+                self.finish(ticket).map(|()| None)
+            }
+        }
+    }
+
+    /// Appends `records` unconditionally and waits until they are durable; returns the last
+    /// record's LSN.
+    pub(crate) fn write_all(
+        &self,
+        key: Option<&str>,
+        records: &[WalRecord],
+    ) -> Result<Version, StoreError> {
+        if let Some(key) = key {
+            check_key(key)?;
+        }
+        let mut inner = self.lock_inner();
+        let holder = self.ensure_holder(&mut inner)?;
+        self.append_and_settle(inner, holder, records)
+    }
+
+    fn append_and_settle(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        holder: Holder,
+        records: &[WalRecord],
+    ) -> Result<Version, StoreError> {
+        let payloads: Vec<Vec<u8>> = records.iter().map(WalRecord::encode).collect();
+        check_payload_sizes(&payloads)?;
+        for (record, payload) in records.iter().zip(&payloads) {
+            let lsn = holder.wal.append(payload)?;
+            if let Err(error) = inner.state.apply(lsn.0, record) {
+                inner.needs_reload = true;
+                inner.holder = None;
+                return Err(error.into());
+            }
+        }
+        let written = inner.state.applied_lsn();
+        let ticket = ticket(&mut inner, holder);
+        drop(inner);
+        self.finish(ticket)?;
+        Ok(written)
+    }
+
+    /// Runs `read` on the caught-up state and returns its answer once that state is durable
+    /// and the lease was still this process's.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&State) -> R) -> Result<R, StoreError> {
+        let (answer, ticket) = {
+            let mut inner = self.lock_inner();
+            let holder = self.ensure_holder(&mut inner)?;
+            let answer = read(&inner.state);
+            (answer, ticket(&mut inner, holder))
+        };
+        self.finish(ticket)?;
+        Ok(answer)
+    }
+
+    /// Settles a ticket: group-commit fsync through its LSN, then the fencing check.
+    fn finish(&self, ticket: Ticket) -> Result<(), StoreError> {
+        let result = settle(&ticket);
+        let Ticket { wal, .. } = ticket;
+        let mut inner = self.lock_inner();
+        inner.in_flight -= 1;
+        inner.last_activity = Instant::now();
+        if let Err(error) = &result {
+            forget_holder_if_indeterminate(&mut inner, &wal, error);
+        }
+        if inner.in_flight == 0 && self.options.idle_release_ms == 0 {
+            release(&mut inner);
+        }
+        result
+    }
+
+    /// After an operation under the state mutex failed: if its outcome is unknown, stop using
+    /// this holder and rebuild the state from disk next time.
+    pub(crate) fn after_error<T>(
+        &self,
+        inner: &mut Inner,
+        holder: &Holder,
+        result: &Result<T, StoreError>,
+    ) {
+        if let Err(error) = result {
+            forget_holder_if_indeterminate(inner, &holder.wal, error);
+        }
+    }
+
+    pub(crate) fn check_invariants(&self) -> Result<(), String> {
+        let inner = self.lock_inner();
+        inner.state.check_invariants()?;
+        if let Some(holder) = &inner.holder {
+            holder.wal.check_invariants()?;
+            if holder.wal.last_lsn().0 != inner.state.applied_lsn() {
+                return Err(format!(
+                    "state at lsn {} but the wal appended through {}",
+                    inner.state.applied_lsn(),
+                    holder.wal.last_lsn()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn forget_holder_if_indeterminate(inner: &mut Inner, wal: &Arc<Wal>, error: &StoreError) {
+    if error.outcome() != Outcome::Indeterminate {
+        return;
+    }
+    if inner
+        .holder
+        .as_ref()
+        .is_some_and(|holder| Arc::ptr_eq(&holder.wal, wal))
+    {
+        inner.holder = None;
+        inner.needs_reload = true;
+    }
+}
+
+fn ticket(inner: &mut Inner, holder: Holder) -> Ticket {
+    inner.in_flight += 1;
+    Ticket {
+        wal: holder.wal,
+        lease: holder.lease,
+        lsn: inner.state.applied_lsn(),
+    }
+}
+
+fn settle(ticket: &Ticket) -> Result<(), StoreError> {
+    ticket.wal.sync(Lsn(ticket.lsn))?;
+    if !ticket.lease.still_ours()? {
+        return Err(StoreError::LockLost {
+            epoch: ticket.lease.epoch().0,
+        });
+    }
+    Ok(())
+}
+
+/// Releases the lease after making every appended record durable; if that fails, the state
+/// may hold records that never reach the disk, so it is rebuilt from disk next time.
+pub(crate) fn release(inner: &mut Inner) {
+    let Some(holder) = inner.holder.take() else {
+        return;
+    };
+    if holder.wal.sync(holder.wal.last_lsn()).is_err() {
+        inner.needs_reload = true;
+    }
+    let _ = holder.lease.release();
+}
+
+fn check_key(key: &str) -> Result<(), StoreError> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(StoreError::KeyTooLong { len: key.len() });
+    }
+    Ok(())
+}
+
+fn check_payload_sizes(payloads: &[Vec<u8>]) -> Result<(), StoreError> {
+    let max = crate::wal::frame::MAX_PAYLOAD_BYTES;
+    match payloads.iter().find(|payload| payload.len() > max) {
+        Some(payload) => Err(crate::wal::WalError::PayloadTooLarge {
+            len: payload.len(),
+            max,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The lease keeper: heartbeats the lease and releases it once the process has been idle for
+/// `idle_release_ms`. Exits when the store is dropped.
+fn keep_lease(core: Weak<Core>) {
+    loop {
+        let Some(core) = core.upgrade() else {
+            return;
+        };
+        let tick_ms = (core.options.lease_ms / 4)
+            .clamp(1, 250)
+            .min(core.options.idle_release_ms.max(1));
+        {
+            let mut inner = core.lock_inner();
+            let idle_for = Duration::from_millis(core.options.idle_release_ms);
+            let heartbeat_every = Duration::from_millis(core.options.lease_ms / 4);
+            if inner.holder.is_some()
+                && inner.in_flight == 0
+                && inner.last_activity.elapsed() >= idle_for
+            {
+                release(&mut inner);
+            } else if inner.last_heartbeat.elapsed() >= heartbeat_every {
+                inner.last_heartbeat = Instant::now();
+                let beat = inner.holder.as_ref().map(|holder| holder.lease.heartbeat());
+                // A lost lease is reported by the next settle (the fencing check).
+                if let Some(Err(_)) = beat {
+                    if inner.in_flight == 0 {
+                        release(&mut inner);
+                        inner.needs_reload = true;
+                    }
+                }
+            }
+        }
+        drop(core);
+        std::thread::sleep(Duration::from_millis(tick_ms));
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let inner = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        release(inner);
+    }
+}

@@ -1,0 +1,67 @@
+//! The Store's operations through its public API on a real directory: versions, batches,
+//! compare-and-set, reopen, snapshot + GC, pinned readers and verify.
+
+use store::{CasExpected, CasOutcome, IfModified, Store, StoreOptions};
+
+fn options() -> StoreOptions {
+    StoreOptions { gc_grace_ms: 0, lease_ms: 500, ..StoreOptions::default() }
+}
+
+#[test]
+fn versions_batches_and_cas_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (put_version, batch_version) = {
+        let store = Store::open(dir.path(), options()).unwrap();
+        let put_version = store.put("a", b"x").unwrap();
+        assert_eq!(store.patch("a", b"y").unwrap(), put_version + 1);
+        assert_eq!(store.get("a").unwrap().unwrap().value, b"xy");
+        let mut batch = store.batch();
+        batch.put("b", b"1").unwrap();
+        batch.delete("a").unwrap();
+        let batch_version = batch.commit().unwrap();
+        let mut aborted = store.batch();
+        aborted.put("never", b"!").unwrap();
+        aborted.abort();
+        assert_eq!(store.get("a").unwrap(), None);
+        assert_eq!(store.get("never").unwrap(), None);
+        let mismatch = store.cas("b", &CasExpected::Version(1), b"2").unwrap();
+        assert!(matches!(mismatch, CasOutcome::Mismatch(Some(_))));
+        let written = store.cas("b", &CasExpected::Version(batch_version), b"2").unwrap();
+        assert!(matches!(written, CasOutcome::Written(v) if v > batch_version));
+        assert_eq!(store.delete("missing").unwrap(), None);
+        store.check_invariants().unwrap();
+        (put_version, batch_version)
+    };
+    let store = Store::open(dir.path(), options()).unwrap();
+    assert_eq!(store.get("a").unwrap(), None);
+    let b = store.get("b").unwrap().unwrap();
+    assert_eq!(b.value, b"2");
+    assert!(b.version > batch_version && batch_version > put_version);
+    assert_eq!(store.get_if_modified("b", b.version).unwrap(), IfModified::NotModified);
+    let again = store.put("a", b"new").unwrap();
+    assert!(again > b.version, "a version is never reused after delete + put");
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn snapshot_gc_and_pinned_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    store.put("k", b"old").unwrap();
+    let reader = store.pin_snapshot().unwrap();
+    store.put("k", b"new").unwrap();
+    let second = store.snapshot().unwrap();
+    assert!(second.written);
+    let gc = store.gc().unwrap();
+    assert_eq!(gc.blobs_deleted, 0, "the pinned and the published snapshot stay: {gc:?}");
+    assert_eq!(reader.get("k").unwrap().unwrap().value, b"old");
+    drop(reader);
+    let gc = store.gc().unwrap();
+    assert_eq!(gc.blobs_deleted, 1, "{gc:?}");
+    assert_eq!(store.get("k").unwrap().unwrap().value, b"new");
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+    drop(store);
+    let reopened = Store::open(dir.path(), options()).unwrap();
+    assert_eq!(reopened.get("k").unwrap().unwrap().value, b"new");
+    assert_eq!(reopened.verify().unwrap(), Vec::<String>::new());
+}
