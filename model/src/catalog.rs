@@ -1,6 +1,7 @@
 //! The list of models `faultline model` knows, and how to build, check and explore each.
 
 use crate::checking::{self, CheckOptions, ProtocolModel};
+use crate::commit::CommitModel;
 use crate::lock::LockModel;
 use crate::report::CheckReport;
 use crate::{ModelError, Variant};
@@ -24,13 +25,22 @@ pub struct ModelInfo {
 }
 
 /// Every model, in the order `faultline model list` prints them.
-pub const MODELS: &[ModelInfo] = &[ModelInfo {
-    name: "lock",
-    summary: "lease lock with fencing epochs: takeover of crashed or paused holders",
-    processes_meaning: "contending processes",
-    default_processes: 3,
-    processes_range: (1, 4),
-}];
+pub const MODELS: &[ModelInfo] = &[
+    ModelInfo {
+        name: "lock",
+        summary: "lease lock with fencing epochs: takeover of crashed or paused holders",
+        processes_meaning: "contending processes",
+        default_processes: 3,
+        processes_range: (1, 4),
+    },
+    ModelInfo {
+        name: "commit",
+        summary: "group commit, snapshot + manifest swap + segment deletion, GC, a reader",
+        processes_meaning: "client writes",
+        default_processes: 4,
+        processes_range: (1, 4),
+    },
+];
 
 /// Looks a model up by name.
 pub fn find(name: &str) -> Result<&'static ModelInfo, ModelError> {
@@ -76,6 +86,7 @@ pub fn check(
     );
     Ok(match info.name {
         "lock" => checking::run(LockModel::new(variant, processes), title, options),
+        "commit" => checking::run(CommitModel::new(variant, processes), title, options),
         other => unreachable!("model {other} is in MODELS but not dispatched"),
     })
 }
@@ -99,6 +110,7 @@ pub fn explore(
     );
     match info.name {
         "lock" => serve(LockModel::new(variant, processes), address),
+        "commit" => serve(CommitModel::new(variant, processes), address),
         other => unreachable!("model {other} is in MODELS but not dispatched"),
     }
     Ok(())

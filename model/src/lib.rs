@@ -13,10 +13,11 @@
 //! step. [`explore`] serves stateright's Explorer for the same instance on localhost. The
 //! `faultline model` command is a thin layer over these two.
 //!
-//! Models: [`lock`] (lease + fencing epochs).
+//! Models: [`lock`] (lease + fencing epochs), [`commit`] (group commit, compaction, GC, reader).
 
 mod catalog;
 mod checking;
+pub mod commit;
 pub mod lock;
 mod report;
 

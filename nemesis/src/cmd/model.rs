@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use model::{CheckOptions, Variant};
+use std::io::Write;
 use std::net::SocketAddr;
 
 /// Arguments of `faultline model`.
@@ -69,23 +70,36 @@ const EXIT_PROPERTY_FAILED: u8 = 1;
 /// Exit code when the search bound was reached before every property was settled.
 const EXIT_UNKNOWN: u8 = 2;
 
+/// Writes `text` to stdout; a closed pipe (`faultline model check x | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("writing to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn run(args: ModelArgs) -> anyhow::Result<u8> {
     match args.command {
         ModelCommand::List => {
-            println!(
-                "{:<10} {:<9} {:<24} summary",
+            let mut text = format!(
+                "{:<8} {:<8} {:<30} summary\n",
                 "model", "default", "--processes counts"
             );
             for info in model::MODELS {
                 let (min, max) = info.processes_range;
-                println!(
-                    "{:<10} {:<9} {:<24} {}",
-                    info.name,
-                    info.default_processes,
-                    format!("{} ({min}-{max})", info.processes_meaning),
-                    info.summary
-                );
+                let counts = format!("{} ({min}-{max})", info.processes_meaning);
+                text.push_str(&format!(
+                    "{:<8} {:<8} {counts:<30} {}\n",
+                    info.name, info.default_processes, info.summary
+                ));
             }
+            emit(&text)?;
             Ok(0)
         }
         ModelCommand::Check {
@@ -97,7 +111,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<u8> {
             let options = CheckOptions { max_states };
             let report = model::check(&name, variant.into(), processes, options)
                 .with_context(|| format!("checking model `{name}`"))?;
-            print!("{report}");
+            emit(&report.to_string())?;
             Ok(if report.all_expected() {
                 0
             } else if report
@@ -116,7 +130,9 @@ pub fn run(args: ModelArgs) -> anyhow::Result<u8> {
             processes,
             addr,
         } => {
-            println!("serving the Explorer for model `{name}` on http://{addr}/ (Ctrl-C stops)");
+            emit(&format!(
+                "serving the Explorer for model `{name}` on http://{addr}/ (Ctrl-C stops)\n"
+            ))?;
             model::explore(&name, variant.into(), processes, addr)
                 .with_context(|| format!("exploring model `{name}`"))?;
             Ok(0)
