@@ -134,7 +134,7 @@ impl State {
         match record {
             WalRecord::Put { key, value } => {
                 self.drop_open_batch();
-                self.set(key, value.clone(), lsn);
+                self.set(key, value.clone(), lsn, false);
             }
             WalRecord::Patch { key, delta } => {
                 self.drop_open_batch();
@@ -144,7 +144,7 @@ impl State {
                     .map(|e| e.value.clone())
                     .unwrap_or_default();
                 value.extend_from_slice(delta);
-                self.set(key, value, lsn);
+                self.set(key, value, lsn, false);
             }
             WalRecord::Delete { key } => {
                 self.drop_open_batch();
@@ -173,16 +173,16 @@ impl State {
         Ok(())
     }
 
-    fn set(&mut self, key: &str, value: Vec<u8>, lsn: u64) {
-        let previous = self.entries.insert(
-            key.to_string(),
-            Entry {
-                value,
-                version: lsn,
-            },
-        );
+    /// Sets `key` at version `lsn`. Only a batch may set one key twice at one LSN (a later
+    /// operation of the batch overrides an earlier one); otherwise versions strictly increase.
+    fn set(&mut self, key: &str, value: Vec<u8>, lsn: u64, in_batch: bool) {
+        let entry = Entry {
+            value,
+            version: lsn,
+        };
+        let previous = self.entries.insert(key.to_string(), entry);
         debug_assert!(
-            previous.is_none_or(|p| p.version < lsn),
+            previous.is_none_or(|p| p.version < lsn || (in_batch && p.version == lsn)),
             "version must increase"
         );
     }
@@ -228,7 +228,7 @@ impl State {
         self.open_batch = None;
         for op in ops {
             match op {
-                BatchOp::Put(key, value) => self.set(&key, value, lsn),
+                BatchOp::Put(key, value) => self.set(&key, value, lsn, true),
                 BatchOp::Delete(key) => {
                     self.entries.remove(&key);
                 }
