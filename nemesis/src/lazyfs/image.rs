@@ -12,7 +12,7 @@ use super::LazyFsError;
 pub const MAX_DEPTH: usize = 64;
 
 /// One node of an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageNode {
     /// A directory (its entries are the paths below it).
     Dir,
@@ -22,7 +22,7 @@ pub enum ImageNode {
 
 /// A tree: `/`-separated path relative to the root (never empty) to node. Invariant: every
 /// path's parent is present as a [`ImageNode::Dir`] (or is the root).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct DiskImage {
     /// The nodes, parents sorted before their children.
     pub nodes: BTreeMap<String, ImageNode>,

@@ -71,7 +71,7 @@ pub struct LazyFsOptions {
     /// A write past it fails with `ENOSPC` and a `cache-full` line in the fault log.
     pub cache_limit_bytes: u64,
     /// Seed of the fault decisions that need randomness (which bit flips, where a misdirected
-    /// write lands). Power cuts take their own seed.
+    /// write lands), and of a power cut asked for without a seed (seed + earlier cuts).
     pub fault_seed: u64,
     /// JSON-lines fault log (faults fired, power cuts). Must lie outside the mount and the
     /// backing directory so that it survives the crash. `None`: kept in memory only.

@@ -11,13 +11,15 @@
 //! and durable contents and pending write data; every entry of either namespace names an
 //! existing inode; an inode's `live_parent` / `durable_parent` is the entry naming it.
 
+mod data;
+mod namespace;
 mod sync;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
 use super::image::{DiskImage, ImageNode, MAX_DEPTH};
-use super::ops::{write_at, Entries, Ino, NodeKind, Op, PendingOp, ROOT_INO};
+use super::ops::{Entries, Ino, NodeKind, Op, PendingOp, ROOT_INO};
 use super::FsError;
 
 /// Largest file offset the model accepts (1 TiB); beyond it writes fail with `EINVAL`.
@@ -180,184 +182,6 @@ impl DiskModel {
         self.path_by(ino, |inode| inode.durable_parent.as_ref())
     }
 
-    /// Read up to `size` live bytes at `offset`.
-    pub fn read(&self, ino: Ino, offset: u64, size: usize) -> Result<&[u8], FsError> {
-        let inode = self.file(ino)?;
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(inode.live.len());
-        let end = start.saturating_add(size).min(inode.live.len());
-        Ok(&inode.live[start..end])
-    }
-
-    /// Create a file or directory `name` in `dir`; `EEXIST` if the name is taken.
-    pub fn create(
-        &mut self,
-        dir: Ino,
-        name: &str,
-        kind: NodeKind,
-        perm: u16,
-    ) -> Result<Ino, FsError> {
-        check_name(name)?;
-        if self.live_dir(dir)?.contains_key(name) {
-            return Err(FsError::Exists);
-        }
-        let ino = self.insert_inode(dir, name, kind, perm);
-        self.touch(dir);
-        self.push(Op::Link {
-            dir,
-            name: name.to_owned(),
-            ino,
-        });
-        Ok(ino)
-    }
-
-    /// Write `data` at `offset` of file `ino`. A misdirected write shows at `offset` in the
-    /// live view but reaches the disk at `misdirect_to`.
-    pub fn write(
-        &mut self,
-        ino: Ino,
-        offset: u64,
-        data: &[u8],
-        misdirect_to: Option<u64>,
-    ) -> Result<(), FsError> {
-        let inode = self.file(ino)?;
-        let end = offset
-            .checked_add(data.len() as u64)
-            .filter(|&end| end <= MAX_FILE_BYTES);
-        let Some(end) = end else {
-            return Err(FsError::Invalid);
-        };
-        let growth = end.saturating_sub(inode.live.len() as u64);
-        self.check_room(growth + data.len() as u64)?;
-        self.used_bytes += growth + data.len() as u64;
-        let inode = self.file_mut(ino)?;
-        write_at(&mut inode.live, offset, data);
-        inode.mtime = SystemTime::now();
-        self.push(Op::Write {
-            ino,
-            offset,
-            data: data.to_vec(),
-            misdirect_to,
-        });
-        Ok(())
-    }
-
-    /// Set the live length of file `ino`.
-    pub fn truncate(&mut self, ino: Ino, len: u64) -> Result<(), FsError> {
-        if len > MAX_FILE_BYTES {
-            return Err(FsError::Invalid);
-        }
-        let old = self.file(ino)?.live.len() as u64;
-        self.check_room(len.saturating_sub(old))?;
-        self.used_bytes = self.used_bytes + len - old.min(len) - old.saturating_sub(len);
-        let inode = self.file_mut(ino)?;
-        inode.live.resize(len as usize, 0);
-        inode.mtime = SystemTime::now();
-        self.push(Op::Truncate { ino, len });
-        Ok(())
-    }
-
-    /// Change permission bits (not modelled as durable: they survive every crash).
-    pub fn set_perm(&mut self, ino: Ino, perm: u16) -> Result<(), FsError> {
-        self.inode_mut(ino)?.perm = perm & 0o7777;
-        Ok(())
-    }
-
-    /// Set the modification time (not modelled as durable).
-    pub fn set_mtime(&mut self, ino: Ino, mtime: SystemTime) -> Result<(), FsError> {
-        self.inode_mut(ino)?.mtime = mtime;
-        Ok(())
-    }
-
-    /// Count an open handle on `ino` (unlinked files stay readable while open).
-    pub fn open(&mut self, ino: Ino) -> Result<(), FsError> {
-        self.inode_mut(ino)?.open_handles += 1;
-        Ok(())
-    }
-
-    /// Drop an open handle; an unlinked, closed file's live content is freed.
-    pub fn release(&mut self, ino: Ino) {
-        if let Some(inode) = self.inodes.get_mut(&ino) {
-            inode.open_handles = inode.open_handles.saturating_sub(1);
-        }
-        self.forget_if_unreachable(ino);
-    }
-
-    /// Remove `name` from `dir` (`unlink` for files, `rmdir` for directories).
-    pub fn remove(&mut self, dir: Ino, name: &str, kind: NodeKind) -> Result<(), FsError> {
-        let ino = self.lookup(dir, name)?;
-        match (self.inode(ino)?.kind, kind) {
-            (NodeKind::Dir, NodeKind::File) => return Err(FsError::IsDir),
-            (NodeKind::File, NodeKind::Dir) => return Err(FsError::NotDir),
-            (NodeKind::Dir, NodeKind::Dir) if !self.live_dir(ino)?.is_empty() => {
-                return Err(FsError::NotEmpty)
-            }
-            _ => {}
-        }
-        self.live.entry(dir).or_default().remove(name);
-        self.inode_mut(ino)?.live_parent = None;
-        self.touch(dir);
-        self.push(Op::Unlink {
-            dir,
-            name: name.to_owned(),
-        });
-        self.forget_if_unreachable(ino);
-        Ok(())
-    }
-
-    /// Move `from_dir/from_name` to `to_dir/to_name`, replacing a file or an empty directory
-    /// there unless `no_replace`.
-    pub fn rename(
-        &mut self,
-        from_dir: Ino,
-        from_name: &str,
-        to_dir: Ino,
-        to_name: &str,
-        no_replace: bool,
-    ) -> Result<(), FsError> {
-        check_name(to_name)?;
-        let ino = self.lookup(from_dir, from_name)?;
-        self.live_dir(to_dir)?;
-        if from_dir == to_dir && from_name == to_name {
-            return Ok(());
-        }
-        let kind = self.inode(ino)?.kind;
-        if let Ok(target) = self.lookup(to_dir, to_name) {
-            match (no_replace, kind, self.inode(target)?.kind) {
-                (true, _, _) => return Err(FsError::Exists),
-                (_, NodeKind::File, NodeKind::Dir) => return Err(FsError::IsDir),
-                (_, NodeKind::Dir, NodeKind::File) => return Err(FsError::NotDir),
-                (_, NodeKind::Dir, NodeKind::Dir) if !self.live_dir(target)?.is_empty() => {
-                    return Err(FsError::NotEmpty)
-                }
-                _ => {}
-            }
-            self.inode_mut(target)?.live_parent = None;
-            self.forget_if_unreachable(target);
-        }
-        if kind == NodeKind::Dir && self.is_within(to_dir, ino) {
-            return Err(FsError::Invalid);
-        }
-        self.live.entry(from_dir).or_default().remove(from_name);
-        self.live
-            .entry(to_dir)
-            .or_default()
-            .insert(to_name.to_owned(), ino);
-        self.inode_mut(ino)?.live_parent = Some((to_dir, to_name.to_owned()));
-        self.touch(from_dir);
-        self.touch(to_dir);
-        let (from_name, to_name) = (from_name.to_owned(), to_name.to_owned());
-        self.push(Op::Rename {
-            from_dir,
-            from_name,
-            to_dir,
-            to_name,
-            ino,
-        });
-        Ok(())
-    }
-
     /// The operations not yet durable, in issue order.
     pub fn pending(&self) -> &[PendingOp] {
         &self.pending
@@ -445,19 +269,6 @@ impl DiskModel {
         }
     }
 
-    fn is_within(&self, mut dir: Ino, ancestor: Ino) -> bool {
-        for _ in 0..=MAX_DEPTH {
-            if dir == ancestor {
-                return true;
-            }
-            if dir == ROOT_INO {
-                return false;
-            }
-            dir = self.parent(dir);
-        }
-        true
-    }
-
     fn path_by(
         &self,
         ino: Ino,
@@ -504,13 +315,6 @@ impl DiskModel {
             NodeKind::File => Err(FsError::NotDir),
         }
     }
-}
-
-fn check_name(name: &str) -> Result<(), FsError> {
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-        return Err(FsError::Invalid);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

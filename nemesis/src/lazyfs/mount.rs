@@ -1,0 +1,240 @@
+//! Mounting: [`LazyFs::mount`] gives a [`MountedLazyFs`], the handle the runner drives
+//! (power cuts, faults, traces). Dropping it unmounts; nothing is ever left mounted, even
+//! if this process is killed (fusermount3's auto-unmount watches it).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use fuser::{BackgroundSession, MountOption, SessionACL};
+
+use super::control::execute;
+use super::crash::CrashReport;
+use super::faults::{Fault, FaultKind, FaultLogEntry};
+use super::fs::{FuseAdapter, Shared};
+use super::image::DiskImage;
+use super::state::FsState;
+use super::{LazyFsError, LazyFsOptions, PathPattern};
+
+/// How long an unmount waits for the FUSE session to end before giving up on it.
+pub const UNMOUNT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Entry point of the library.
+#[derive(Debug)]
+pub struct LazyFs;
+
+impl LazyFs {
+    /// Load `options.backing_dir` as the durable image and mount the lazy filesystem on
+    /// `options.mount_point` (both created if missing).
+    pub fn mount(options: LazyFsOptions) -> Result<MountedLazyFs, LazyFsError> {
+        for dir in [&options.backing_dir, &options.mount_point] {
+            fs::create_dir_all(dir).map_err(|source| LazyFsError::Backing {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let mount_point =
+            options
+                .mount_point
+                .canonicalize()
+                .map_err(|source| LazyFsError::Mount {
+                    mountpoint: options.mount_point.clone(),
+                    source,
+                })?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(FsState::open(&options)?),
+        });
+        // SAFETY: geteuid and getegid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let adapter = FuseAdapter {
+            shared: Arc::clone(&shared),
+            uid,
+            gid,
+        };
+        let mut config = fuser::Config::default();
+        config.mount_options = vec![
+            MountOption::FSName("faultline-lazyfs".into()),
+            MountOption::AutoUnmount,
+        ];
+        config.acl = SessionACL::All;
+        config.n_threads = Some(options.threads.max(1));
+        let session = fuser::spawn_mount(adapter, &mount_point, &config).map_err(|source| {
+            LazyFsError::Mount {
+                mountpoint: mount_point.clone(),
+                source,
+            }
+        })?;
+        Ok(MountedLazyFs {
+            shared,
+            session: Some(session),
+            mount_point,
+            backing_dir: options.backing_dir,
+        })
+    }
+}
+
+/// A mounted lazy filesystem. Every method may be called from any thread while other
+/// processes use the mount. Dropping it unmounts (as [`MountedLazyFs::unmount`] does).
+#[derive(Debug)]
+pub struct MountedLazyFs {
+    shared: Arc<Shared>,
+    session: Option<BackgroundSession>,
+    mount_point: PathBuf,
+    backing_dir: PathBuf,
+}
+
+impl MountedLazyFs {
+    /// Where it is mounted (canonical).
+    pub fn mount_point(&self) -> &Path {
+        &self.mount_point
+    }
+
+    /// The backing directory (the durable image).
+    pub fn backing_dir(&self) -> &Path {
+        &self.backing_dir
+    }
+
+    /// Cut the power: freeze every request, draw a crash state from `seed`, write it as the
+    /// backing directory's content, drop all cached data, resume. Processes that had files
+    /// open get `ESTALE` on them (they would have died with the machine).
+    pub fn power_cut(&self, seed: u64) -> Result<CrashReport, LazyFsError> {
+        self.shared.lock().power_cut(seed)
+    }
+
+    /// Arm a fault on the paths `pattern` matches, for `count` firings (`None`: until healed).
+    pub fn inject(
+        &self,
+        kind: FaultKind,
+        pattern: &str,
+        count: Option<u64>,
+    ) -> Result<(), LazyFsError> {
+        let pattern = PathPattern::new(pattern)?;
+        self.shared.lock().inject(Fault {
+            kind,
+            pattern,
+            remaining: count,
+        });
+        Ok(())
+    }
+
+    /// Disarm every fault.
+    pub fn heal(&self) {
+        self.shared.lock().heal();
+    }
+
+    /// Record the operation trace into `path` (outside the mount), replacing any running one.
+    pub fn start_trace(&self, path: &Path) -> Result<(), LazyFsError> {
+        self.shared.lock().start_trace(path)
+    }
+
+    /// Stop recording; returns the trace file, if one was being written.
+    pub fn stop_trace(&self) -> Option<PathBuf> {
+        self.shared.lock().stop_trace()
+    }
+
+    /// Put a label in the trace (e.g. what the program just acknowledged).
+    pub fn mark(&self, label: &str) {
+        self.shared.lock().mark(label);
+    }
+
+    /// Run one control command (the line protocol of `--control`), returning its answer.
+    pub fn control(&self, line: &str) -> Result<String, LazyFsError> {
+        execute(&self.shared, line)
+    }
+
+    /// The latest fault log entries.
+    pub fn fault_log(&self) -> Vec<FaultLogEntry> {
+        self.shared.lock().log.entries()
+    }
+
+    /// How many operations are pending (not yet durable).
+    pub fn pending_ops(&self) -> usize {
+        self.shared.lock().model.pending().len()
+    }
+
+    /// The durable image as the model holds it (the backing directory mirrors it).
+    pub fn durable_image(&self) -> DiskImage {
+        self.shared.lock().model.durable_image()
+    }
+
+    /// A clean shutdown: unmount, then make every pending operation durable in the backing
+    /// directory (as `sync; umount` would).
+    pub fn unmount(mut self) -> Result<(), LazyFsError> {
+        self.unmount_inner()
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    fn unmount_inner(&mut self) -> Result<(), LazyFsError> {
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        let unmounted = force_unmount(&self.mount_point);
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(session.umount_and_join());
+        });
+        let joined = done_rx.recv_timeout(UNMOUNT_JOIN_TIMEOUT);
+        unmounted?;
+        if is_mounted(&self.mount_point) {
+            return Err(LazyFsError::Unmount {
+                mountpoint: self.mount_point.clone(),
+                detail: "still mounted".into(),
+            });
+        }
+        if let Ok(Err(error)) = joined {
+            eprintln!(
+                "faultline lazyfs: FUSE session of {} ended with {error}",
+                self.mount_point.display()
+            );
+        }
+        self.shared.lock().shutdown()
+    }
+}
+
+impl Drop for MountedLazyFs {
+    fn drop(&mut self) {
+        if let Err(error) = self.unmount_inner() {
+            eprintln!("faultline lazyfs: {error}");
+        }
+    }
+}
+
+/// Whether something is mounted at `path` (per /proc/self/mountinfo).
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let wanted = path.to_string_lossy();
+    info.lines().any(|line| {
+        line.split(' ')
+            .nth(4)
+            .is_some_and(|point| point.replace("\\040", " ") == wanted)
+    })
+}
+
+/// Unmount `path` with `fusermount3 -u`, falling back to a lazy unmount (`-z`) if it is busy.
+pub fn force_unmount(path: &Path) -> Result<(), LazyFsError> {
+    if !is_mounted(path) {
+        return Ok(());
+    }
+    let mut detail = String::new();
+    for args in [&["-u"][..], &["-u", "-z"][..]] {
+        match Command::new("fusermount3").args(args).arg(path).output() {
+            Ok(output) if output.status.success() => return Ok(()),
+            Ok(output) => detail = String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            Err(error) => detail = format!("running fusermount3: {error}"),
+        }
+        if !is_mounted(path) {
+            return Ok(());
+        }
+    }
+    Err(LazyFsError::Unmount {
+        mountpoint: path.to_path_buf(),
+        detail,
+    })
+}
