@@ -1,1 +1,324 @@
-//! (Being built.)
+//! The manifest: the durable pointer to the current snapshot, swapped by compare-and-set.
+//!
+//! [`ManifestStore::read`] returns the current [`Manifest`] and a [`ManifestToken`] naming
+//! it. [`ManifestStore::publish`] replaces it iff it is still the one the token names:
+//! write `MANIFEST.tmp`, fsync, rename over `MANIFEST`, fsync the directory. A mismatch is
+//! the value [`PublishOutcome::Conflict`], not an error. The compare-and-set is atomic only
+//! among holders of the lease lock: callers publish under the lock, after checking they are
+//! not fenced. Layout: `store/FORMAT.md`, "Manifest file".
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::blob::BlobId;
+use crate::io::Io;
+use crate::lock::Epoch;
+use crate::wal::Lsn;
+
+/// Manifest magic, `FLTMANIF`.
+pub const MANIFEST_MAGIC: [u8; 8] = *b"FLTMANIF";
+/// Current manifest format version.
+pub const MANIFEST_FORMAT_VERSION: u16 = 1;
+/// Bytes 0..8 magic.
+pub const MANIFEST_MAGIC_OFFSET: usize = 0;
+/// Bytes 8..10 format version.
+pub const MANIFEST_VERSION_OFFSET: usize = 8;
+/// Bytes 10..12 snapshot blob id length `i` (0: no snapshot).
+pub const MANIFEST_ID_LEN_OFFSET: usize = 10;
+/// Bytes 12..20 seq.
+pub const MANIFEST_SEQ_OFFSET: usize = 12;
+/// Bytes 20..28 writer epoch.
+pub const MANIFEST_EPOCH_OFFSET: usize = 20;
+/// Bytes 28..36 covered LSN.
+pub const MANIFEST_COVERED_LSN_OFFSET: usize = 28;
+/// Bytes 36..36+i snapshot blob id, then 4 bytes CRC32C of everything before.
+pub const MANIFEST_ID_OFFSET: usize = 36;
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "MANIFEST";
+/// The temporary written before the rename.
+pub const MANIFEST_TEMPORARY_FILE: &str = "MANIFEST.tmp";
+
+/// The pointer to the current snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// Strictly increases with every publish (0: no manifest was ever published).
+    pub seq: u64,
+    /// Epoch of the writer that published it.
+    pub epoch: Epoch,
+    /// The snapshot blob, if any.
+    pub snapshot: Option<BlobId>,
+    /// Every record with an LSN at or below this one is in the snapshot.
+    pub covered_lsn: Lsn,
+}
+
+/// Names one manifest as read: `(seq, crc)`. Two reads of the same file give equal tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ManifestToken {
+    seq: u64,
+    crc: u32,
+}
+
+impl ManifestToken {
+    /// The token of "no manifest file yet".
+    pub const ABSENT: ManifestToken = ManifestToken { seq: 0, crc: 0 };
+}
+
+/// The result of a compare-and-set publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// The new manifest is durable; its token.
+    Published(ManifestToken),
+    /// The current manifest is not the expected one; nothing was written.
+    Conflict {
+        /// The current manifest.
+        current: Manifest,
+        /// Its token.
+        token: ManifestToken,
+    },
+}
+
+/// Errors of the manifest store.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// An IO operation failed before the rename: the old manifest is still current.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The rename or the directory fsync failed: the new manifest may or may not be current.
+    #[error("publishing {path} may or may not have taken effect: {op}: {source}")]
+    PublishIndeterminate {
+        /// What failed.
+        op: &'static str,
+        /// The manifest path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The manifest file is damaged.
+    #[error("{path}: corrupt manifest at offset {offset}: {detail}")]
+    Corrupt {
+        /// The manifest file.
+        path: PathBuf,
+        /// Offset of the bad field.
+        offset: u64,
+        /// What was expected and found.
+        detail: String,
+    },
+    /// The new manifest does not follow the current one (seq must grow by one, covered LSN
+    /// must not shrink). A caller bug; nothing was written.
+    #[error("manifest seq {new_seq} (covered {new_covered}) cannot follow seq {current_seq} (covered {current_covered})")]
+    InvalidSuccessor {
+        /// Current seq.
+        current_seq: u64,
+        /// Current covered LSN.
+        current_covered: Lsn,
+        /// New seq.
+        new_seq: u64,
+        /// New covered LSN.
+        new_covered: Lsn,
+    },
+}
+
+fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> ManifestError {
+    ManifestError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Encodes a manifest file; returns the bytes and the CRC (part of the token).
+pub fn encode_manifest(manifest: &Manifest) -> (Vec<u8>, u32) {
+    let id = manifest
+        .snapshot
+        .as_ref()
+        .map_or("", |id| id.as_str())
+        .as_bytes();
+    let mut out = Vec::with_capacity(MANIFEST_ID_OFFSET + id.len() + 4);
+    out.extend_from_slice(&MANIFEST_MAGIC);
+    out.extend_from_slice(&MANIFEST_FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(id.len() as u16).to_le_bytes());
+    out.extend_from_slice(&manifest.seq.to_le_bytes());
+    out.extend_from_slice(&manifest.epoch.0.to_le_bytes());
+    out.extend_from_slice(&manifest.covered_lsn.0.to_le_bytes());
+    out.extend_from_slice(id);
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    (out, crc)
+}
+
+fn u64_at(bytes: &[u8], offset: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        bytes.get(offset..offset + 8)?.try_into().ok()?,
+    ))
+}
+
+/// Decodes and verifies a manifest file read from `path`.
+pub fn decode_manifest(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Manifest, ManifestToken), ManifestError> {
+    let corrupt = |offset: usize, detail: String| ManifestError::Corrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        detail,
+    };
+    if bytes.len() < MANIFEST_ID_OFFSET + 4 {
+        return Err(corrupt(
+            0,
+            format!("{} bytes, shorter than a manifest", bytes.len()),
+        ));
+    }
+    if bytes.get(..8) != Some(&MANIFEST_MAGIC[..]) {
+        return Err(corrupt(MANIFEST_MAGIC_OFFSET, "bad magic".into()));
+    }
+    let id_len = u16::from_le_bytes([bytes[10], bytes[11]]) as usize;
+    let crc_offset = MANIFEST_ID_OFFSET + id_len;
+    if bytes.len() != crc_offset + 4 {
+        return Err(corrupt(
+            MANIFEST_ID_LEN_OFFSET,
+            format!(
+                "id length {id_len} implies {} bytes, the file has {}",
+                crc_offset + 4,
+                bytes.len()
+            ),
+        ));
+    }
+    let body = bytes.get(..crc_offset).unwrap_or_default();
+    let stored = bytes
+        .get(crc_offset..)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes);
+    let computed = crc32c::crc32c(body);
+    if stored != computed {
+        return Err(corrupt(
+            crc_offset,
+            format!("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"),
+        ));
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if version != MANIFEST_FORMAT_VERSION {
+        return Err(corrupt(
+            MANIFEST_VERSION_OFFSET,
+            format!("unsupported version {version}"),
+        ));
+    }
+    let snapshot = match body.get(MANIFEST_ID_OFFSET..).unwrap_or_default() {
+        [] => None,
+        id => {
+            let text = String::from_utf8_lossy(id).into_owned();
+            Some(BlobId::new(text).map_err(|e| corrupt(MANIFEST_ID_OFFSET, e.to_string()))?)
+        }
+    };
+    let field = |offset| u64_at(bytes, offset).ok_or_else(|| corrupt(offset, "truncated".into()));
+    let manifest = Manifest {
+        seq: field(MANIFEST_SEQ_OFFSET)?,
+        epoch: Epoch(field(MANIFEST_EPOCH_OFFSET)?),
+        snapshot,
+        covered_lsn: Lsn(field(MANIFEST_COVERED_LSN_OFFSET)?),
+    };
+    let token = ManifestToken {
+        seq: manifest.seq,
+        crc: stored,
+    };
+    Ok((manifest, token))
+}
+
+/// The manifest of one store directory.
+#[derive(Debug, Clone)]
+pub struct ManifestStore {
+    io: Arc<dyn Io>,
+    dir: PathBuf,
+}
+
+impl ManifestStore {
+    /// The manifest in `dir/MANIFEST`.
+    pub fn new(io: Arc<dyn Io>, dir: &Path) -> Self {
+        ManifestStore {
+            io,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The manifest's path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(MANIFEST_FILE)
+    }
+
+    /// The current manifest and its token; `(Manifest::default(), ManifestToken::ABSENT)` if
+    /// none was ever published. A damaged file is an error, never a default.
+    pub fn read(&self) -> Result<(Manifest, ManifestToken), ManifestError> {
+        let path = self.path();
+        match self.io.read(&path) {
+            Ok(bytes) => decode_manifest(&path, &bytes),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Ok((Manifest::default(), ManifestToken::ABSENT))
+            }
+            Err(source) => Err(io_error("read", &path, source)),
+        }
+    }
+
+    /// Publishes `new` iff the current manifest is still the one `expected` names.
+    /// Steps: (1) read and compare, (2) write `MANIFEST.tmp`, (3) fsync it, (4) rename over
+    /// `MANIFEST`, (5) fsync the directory. `new.seq` must be the current seq + 1 and
+    /// `new.covered_lsn` must not be below the current one.
+    pub fn publish(
+        &self,
+        expected: &ManifestToken,
+        new: &Manifest,
+    ) -> Result<PublishOutcome, ManifestError> {
+        let (current, token) = self.read()?;
+        if token != *expected {
+            return Ok(PublishOutcome::Conflict { current, token });
+        }
+        if new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn {
+            return Err(ManifestError::InvalidSuccessor {
+                current_seq: current.seq,
+                current_covered: current.covered_lsn,
+                new_seq: new.seq,
+                new_covered: new.covered_lsn,
+            });
+        }
+        let (bytes, crc) = encode_manifest(new);
+        let temporary = self.dir.join(MANIFEST_TEMPORARY_FILE);
+        match self.io.remove_file(&temporary) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(io_error("remove", &temporary, source)),
+        }
+        let file = self
+            .io
+            .create_new(&temporary)
+            .map_err(|source| io_error("create", &temporary, source))?;
+        file.write_at(0, &bytes)
+            .map_err(|source| io_error("write", &temporary, source))?;
+        file.sync()
+            .map_err(|source| io_error("fsync", &temporary, source))?;
+        drop(file);
+        let path = self.path();
+        let indeterminate = |op, source| ManifestError::PublishIndeterminate {
+            op,
+            path: path.clone(),
+            source,
+        };
+        self.io
+            .rename(&temporary, &path)
+            .map_err(|source| indeterminate("rename", source))?;
+        self.io
+            .sync_dir(&self.dir)
+            .map_err(|source| indeterminate("fsync dir", source))?;
+        Ok(PublishOutcome::Published(ManifestToken {
+            seq: new.seq,
+            crc,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;
