@@ -1,0 +1,198 @@
+//! Several processes (and several handles) on one directory: operations interleave
+//! linearizably with catch-up, a holder killed while holding the lock does not block the
+//! others, and a stalled holder whose lease was taken over never acknowledges stale state.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use store::{CasExpected, CasOutcome, Store, StoreError, StoreOptions};
+
+fn options() -> StoreOptions {
+    StoreOptions {
+        lease_ms: 1_000,
+        lock_wait_ms: 20_000,
+        ..StoreOptions::default()
+    }
+}
+
+#[test]
+fn two_handles_interleave_linearizably() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path(), options()).unwrap();
+    let second = Store::open(dir.path(), options()).unwrap();
+    let version = first.put("seen", b"1").unwrap();
+    let read = second.get("seen").unwrap().unwrap();
+    assert_eq!((read.value.as_slice(), read.version), (&b"1"[..], version));
+    assert!(second.put("seen", b"2").unwrap() > version);
+    assert_eq!(first.get("seen").unwrap().unwrap().value, b"2");
+
+    // Compare-and-set increments from both handles: a lost update would show in the total.
+    let increments_per_thread = 15;
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let store = if thread % 2 == 0 { &first } else { &second };
+            scope.spawn(move || increment(store, increments_per_thread));
+        }
+    });
+    let total = first.get("counter").unwrap().unwrap();
+    assert_eq!(
+        total.value,
+        (4 * increments_per_thread).to_string().as_bytes()
+    );
+    assert_eq!(second.get("counter").unwrap().unwrap(), total);
+    assert_eq!(second.verify().unwrap(), Vec::<String>::new());
+}
+
+fn increment(store: &Store, times: u64) {
+    let mut last_version = 0;
+    for _ in 0..times {
+        for attempt in 0.. {
+            assert!(attempt < 10_000, "no progress");
+            let current = store.get("counter").unwrap();
+            let (expected, next) = match &current {
+                None => (CasExpected::Absent, 1),
+                Some(entry) => {
+                    let n: u64 = std::str::from_utf8(&entry.value).unwrap().parse().unwrap();
+                    (CasExpected::Version(entry.version), n + 1)
+                }
+            };
+            match store
+                .cas("counter", &expected, next.to_string().as_bytes())
+                .unwrap()
+            {
+                CasOutcome::Written(version) => {
+                    assert!(version > last_version, "versions went backwards");
+                    last_version = version;
+                    break;
+                }
+                CasOutcome::Mismatch(_) => continue,
+            }
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Server {
+    fn spawn(dir: &std::path::Path, lease_ms: u64) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_store"))
+            .args([
+                "serve",
+                "--idle-release-ms",
+                "600000",
+                "--lease-ms",
+                &lease_ms.to_string(),
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Server {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn call(&mut self, request: Value) -> Value {
+        writeln!(self.stdin, "{request}").unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: sends a signal to our own child process.
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
+            0
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_holder_killed_while_holding_the_lock_does_not_block_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::spawn(dir.path(), 600_000);
+    let answer = server.call(json!({"id": 1, "op": "put", "key": "k", "value": "acked"}));
+    assert_eq!(answer["type"], "ok", "{answer}");
+    // The server holds the lock (long lease, no idle release): others cannot get it.
+    let quick = StoreOptions {
+        lock_wait_ms: 200,
+        ..options()
+    };
+    let blocked = Store::open(dir.path(), quick);
+    assert!(matches!(blocked, Err(StoreError::Lock(_))), "{blocked:?}");
+
+    server.signal(libc::SIGKILL);
+    let _ = server.child.wait();
+    let started = Instant::now();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            lock_wait_ms: 5_000,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(store.get("k").unwrap().unwrap().value, b"acked");
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn a_stalled_holder_is_fenced_and_catches_up_after_takeover() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::spawn(dir.path(), 300);
+    let answer = server.call(json!({"id": 1, "op": "put", "key": "k", "value": "1"}));
+    assert_eq!(answer["type"], "ok", "{answer}");
+    let stale_version = answer["version"].as_u64().unwrap();
+
+    server.signal(libc::SIGSTOP);
+    let taken_over = {
+        let store = Store::open(dir.path(), options()).unwrap();
+        store.put("k", b"2").unwrap()
+    };
+    assert!(taken_over > stale_version);
+    server.signal(libc::SIGCONT);
+
+    // The resumed server must not answer from its stale state.
+    let read = server.call(json!({"id": 2, "op": "get", "key": "k"}));
+    match read["type"].as_str() {
+        Some("ok") => {
+            assert_eq!(read["value"], "2", "stale read after takeover: {read}");
+            assert_eq!(read["version"].as_u64(), Some(taken_over));
+        }
+        Some("info") | Some("fail") => {}
+        _ => panic!("unexpected answer {read}"),
+    }
+    let write = server.call(json!({"id": 3, "op": "put", "key": "k", "value": "3"}));
+    drop(server);
+    let store = Store::open(dir.path(), options()).unwrap();
+    let last = store.get("k").unwrap().unwrap();
+    if write["type"] == "ok" {
+        assert_eq!(last.value, b"3");
+        assert!(last.version > taken_over);
+    } else {
+        assert!(last.value == b"2" || last.value == b"3", "{last:?}");
+    }
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+}
