@@ -1,4 +1,30 @@
-//! The reference store. (Being built: see store/PROTOCOL.md and store/FORMAT.md.)
+//! faultline's reference store: a write-ahead log and blob store with versioned keys, batches,
+//! snapshots and garbage collection, shared by several processes through one directory. It is
+//! both the example of how to persist data correctly and the first system faultline attacks.
+//!
+//! # Main types
+//! - [`Store`]: the store over one directory ([`Store::open`], `put`, `patch`, `delete`,
+//!   `get`, `get_if_modified`, `cas`, [`Store::batch`], `snapshot`, `gc`, `verify`,
+//!   [`Store::pin_snapshot`]). Errors are [`StoreError`]s, each saying through
+//!   [`StoreError::outcome`] whether the operation may still have happened.
+//! - [`serve::serve`]: the line protocol faultline drives (store/SERVE.md), used by
+//!   `store serve`.
+//! - The durable primitives, each with a written contract: [`io::Io`] (the IO seam),
+//!   [`wal::Wal`], [`blob::BlobStore`], [`manifest::ManifestStore`], [`lock::LeaseLock`].
+//! - [`record::WalRecord`] (what the Store writes into the WAL) and [`state::State`] (the key
+//!   space those records build, versions included).
+//!
+//! # How a request flows
+//! A line on `store serve`'s stdin is parsed ([`serve::parse_line`]) and queued; a worker
+//! thread calls the [`Store`]. The Store takes its state mutex, makes sure this process holds
+//! the directory's lease lock (taking it and catching up from the manifest's snapshot and the
+//! WAL if not), checks the request against the state, appends its [`record::WalRecord`]s to the
+//! [`wal::Wal`] and applies them to the [`state::State`] at their LSNs (a key's version is the
+//! LSN of its last change). It then releases the mutex and waits in [`wal::Wal::sync`], where
+//! concurrent writers share one fsync (group commit), re-checks that no other process took the
+//! lock over, and only then answers `ok`; an fsync error or a lost lock answers `info`. The
+//! worker writes the answer line as soon as it is ready, so answers may come out of order.
+//! Protocols, invariants and crash cases: store/PROTOCOL.md; byte layouts: store/FORMAT.md.
 
 // Durable primitives, each with a written contract.
 pub mod blob;

@@ -96,10 +96,7 @@ fn write_and_publish(
     ensure_not_fenced(holder)?;
     let store = backend::manifests(&core.options.io, &core.dir);
     match store.publish(&published.token, &manifest)? {
-        PublishOutcome::Published(token) => {
-            inner.manifest = Some(Published { manifest, token });
-            Ok(blob)
-        }
+        PublishOutcome::Published(_) => Ok(blob),
         PublishOutcome::Conflict { current, .. } => Err(StoreError::ManifestConflict {
             expected_seq: published.manifest.seq,
             found_seq: current.seq,

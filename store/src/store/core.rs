@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use super::backend::{self, Lease, Published};
+use super::backend::{self, Lease};
 use super::{Outcome, StoreError, StoreOptions};
 use crate::record::{WalRecord, MAX_KEY_BYTES};
 use crate::state::{State, Version};
@@ -31,8 +31,6 @@ pub(crate) struct Holder {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) state: State,
-    /// The manifest `state` was loaded from or published by this process.
-    pub(crate) manifest: Option<Published>,
     pub(crate) holder: Option<Holder>,
     in_flight: usize,
     last_activity: Instant,
@@ -59,7 +57,6 @@ impl Core {
     pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Arc<Core>, StoreError> {
         let inner = Inner {
             state: State::new(),
-            manifest: None,
             holder: None,
             in_flight: 0,
             last_activity: Instant::now(),
@@ -133,14 +130,12 @@ impl Core {
     fn catch_up(&self, inner: &mut Inner, lease: &Lease) -> Result<Wal, StoreError> {
         if inner.needs_reload {
             inner.state = State::new();
-            inner.manifest = None;
         }
         let io = &self.options.io;
         let published = backend::read_manifest(io, &self.dir)?;
         if published.covered_lsn() > inner.state.applied_lsn() {
             inner.state = backend::load_snapshot(io, &self.dir, &published)?;
         }
-        inner.manifest = Some(published);
         let after = Lsn(inner.state.applied_lsn());
         let wal_dir = self.dir.join("wal");
         let (wal, recovered) = Wal::open(
