@@ -4,6 +4,7 @@ use crate::checking::{self, CheckOptions, ProtocolModel};
 use crate::commit::CommitModel;
 use crate::lock::LockModel;
 use crate::report::CheckReport;
+use crate::versioned::VersionedModel;
 use crate::{ModelError, Variant};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -39,6 +40,13 @@ pub const MODELS: &[ModelInfo] = &[
         processes_meaning: "client writes",
         default_processes: 4,
         processes_range: (1, 4),
+    },
+    ModelInfo {
+        name: "versioned",
+        summary: "versioned keys: put, patch, delete, get-if-modified, eviction, restart",
+        processes_meaning: "clients",
+        default_processes: 2,
+        processes_range: (1, 3),
     },
 ];
 
@@ -87,6 +95,7 @@ pub fn check(
     Ok(match info.name {
         "lock" => checking::run(LockModel::new(variant, processes), title, options),
         "commit" => checking::run(CommitModel::new(variant, processes), title, options),
+        "versioned" => checking::run(VersionedModel::new(variant, processes), title, options),
         other => unreachable!("model {other} is in MODELS but not dispatched"),
     })
 }
@@ -111,6 +120,7 @@ pub fn explore(
     match info.name {
         "lock" => serve(LockModel::new(variant, processes), address),
         "commit" => serve(CommitModel::new(variant, processes), address),
+        "versioned" => serve(VersionedModel::new(variant, processes), address),
         other => unreachable!("model {other} is in MODELS but not dispatched"),
     }
     Ok(())

@@ -13,13 +13,15 @@
 //! step. [`explore`] serves stateright's Explorer for the same instance on localhost. The
 //! `faultline model` command is a thin layer over these two.
 //!
-//! Models: [`lock`] (lease + fencing epochs), [`commit`] (group commit, compaction, GC, reader).
+//! Models: [`lock`] (lease + fencing epochs), [`commit`] (group commit, compaction, GC, reader),
+//! [`versioned`] (versioned keys, checked for linearizability).
 
 mod catalog;
 mod checking;
 pub mod commit;
 pub mod lock;
 mod report;
+pub mod versioned;
 
 pub use catalog::{check, explore, find, ModelInfo, MODELS};
 pub use checking::{CheckOptions, ProtocolModel};
