@@ -10,14 +10,17 @@
 //! Layout: `store/FORMAT.md`, "Lock epoch file". Protocol: `store/PROTOCOL.md`.
 
 mod file;
+mod host;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::io::{Io, IoFile};
 pub use file::{decode_owner, encode_owner, Owner, MAX_HOST_BYTES};
+use host::nonce;
+pub use host::{host_name, now_ms, pid_is_dead};
 
 /// A writer epoch: the number of the lease acquisition. Strictly increases across holders;
 /// every WAL segment and record carries the epoch of the writer that wrote it.
@@ -124,40 +127,6 @@ enum Holder {
     None,
     Readable(Epoch, Owner),
     Unreadable(Epoch),
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Whether `pid` is certainly dead on this host (`kill(pid, 0)` fails with ESRCH).
-pub fn pid_is_dead(pid: u32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false; // 0 and negatives address process groups: never "dead".
-    }
-    // SAFETY: kill with signal 0 only checks for the process's existence.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-}
-
-/// This machine's host name (empty if unknown).
-pub fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates or truncates.
-    let result = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if result != 0 {
-        return String::new();
-    }
-    let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    let mut host = String::from_utf8_lossy(&buf[..len]).into_owned();
-    host.truncate(MAX_HOST_BYTES.min(host.len()));
-    host
 }
 
 fn epoch_file_name(epoch: Epoch) -> String {
@@ -321,13 +290,6 @@ impl LeaseLock {
             }
         }
     }
-}
-
-fn nonce() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(std::process::id()) << 32)
 }
 
 /// A held lease of one epoch. Dropping it releases the lease (best effort).

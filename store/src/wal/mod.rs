@@ -13,10 +13,13 @@
 //! Byte layouts: [`frame`] and `store/FORMAT.md`.
 
 mod error;
+#[cfg(test)]
+mod failure_tests;
 pub mod frame;
 mod group_commit;
 #[cfg(loom)]
 mod loom_group_commit;
+mod pending;
 mod recovery;
 mod segment;
 #[cfg(test)]
@@ -31,8 +34,9 @@ pub use error::{RecordFault, WalError};
 
 use crate::io::Io;
 use crate::lock::Epoch;
-use frame::{encode_frame, Frame, MAX_PAYLOAD_BYTES, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use frame::SEGMENT_HEADER_LEN;
 use group_commit::{CommitError, GroupCommit};
+use pending::PendingWrites;
 use segment::{create_segment, SegmentName, SegmentWriter};
 
 /// A log sequence number. Records are numbered 1, 2, 3... without gaps, across segments and
@@ -122,63 +126,6 @@ impl Default for WalOptions {
             segment_max_bytes: 16 << 20,
             max_pending_bytes: 64 << 20,
         }
-    }
-}
-
-/// Framed records not yet taken by a flush, grouped by the segment they go to.
-#[derive(Debug)]
-struct PendingWrites {
-    chunks: Vec<(Lsn, Vec<u8>)>,
-    bytes: usize,
-    epoch: Epoch,
-    /// First LSN and logical length (written + pending) of the segment appends go to.
-    tail_first_lsn: Lsn,
-    tail_len: u64,
-    options: WalOptions,
-}
-
-impl PendingWrites {
-    fn push(&mut self, lsn: Lsn, durable_lsn: Lsn, payload: &[u8]) -> Result<(), WalError> {
-        if payload.len() > MAX_PAYLOAD_BYTES {
-            return Err(WalError::PayloadTooLarge {
-                len: payload.len(),
-                max: MAX_PAYLOAD_BYTES,
-            });
-        }
-        if self.bytes >= self.options.max_pending_bytes {
-            return Err(WalError::PendingFull {
-                pending_bytes: self.bytes,
-                limit: self.options.max_pending_bytes,
-            });
-        }
-        let frame_len = (RECORD_HEADER_LEN + payload.len()) as u64;
-        let tail_has_records = self.tail_len > SEGMENT_HEADER_LEN as u64;
-        if tail_has_records && self.tail_len + frame_len > self.options.segment_max_bytes {
-            self.tail_first_lsn = lsn;
-            self.tail_len = SEGMENT_HEADER_LEN as u64;
-        }
-        let frame = Frame {
-            lsn,
-            epoch: self.epoch,
-            durable_lsn,
-            payload,
-        };
-        match self.chunks.last_mut() {
-            Some((first, bytes)) if *first == self.tail_first_lsn => encode_frame(&frame, bytes),
-            _ => {
-                let mut bytes = Vec::with_capacity(frame.encoded_len());
-                encode_frame(&frame, &mut bytes);
-                self.chunks.push((self.tail_first_lsn, bytes));
-            }
-        }
-        self.tail_len += frame_len;
-        self.bytes += frame_len as usize;
-        Ok(())
-    }
-
-    fn take(&mut self) -> Vec<(Lsn, Vec<u8>)> {
-        self.bytes = 0;
-        std::mem::take(&mut self.chunks)
     }
 }
 
