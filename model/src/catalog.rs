@@ -2,6 +2,7 @@
 
 use crate::checking::{self, CheckOptions, ProtocolModel};
 use crate::commit::CommitModel;
+use crate::frontier::FrontierModel;
 use crate::lock::LockModel;
 use crate::report::CheckReport;
 use crate::versioned::VersionedModel;
@@ -47,6 +48,13 @@ pub const MODELS: &[ModelInfo] = &[
         processes_meaning: "clients",
         default_processes: 2,
         processes_range: (1, 3),
+    },
+    ModelInfo {
+        name: "frontier",
+        summary: "frontier protocol: batches at [lower, upper), readers wait, producers crash",
+        processes_meaning: "producers",
+        default_processes: 2,
+        processes_range: (1, 4),
     },
 ];
 
@@ -96,6 +104,7 @@ pub fn check(
         "lock" => checking::run(LockModel::new(variant, processes), title, options),
         "commit" => checking::run(CommitModel::new(variant, processes), title, options),
         "versioned" => checking::run(VersionedModel::new(variant, processes), title, options),
+        "frontier" => checking::run(FrontierModel::new(variant, processes), title, options),
         other => unreachable!("model {other} is in MODELS but not dispatched"),
     })
 }
@@ -121,6 +130,7 @@ pub fn explore(
         "lock" => serve(LockModel::new(variant, processes), address),
         "commit" => serve(CommitModel::new(variant, processes), address),
         "versioned" => serve(VersionedModel::new(variant, processes), address),
+        "frontier" => serve(FrontierModel::new(variant, processes), address),
         other => unreachable!("model {other} is in MODELS but not dispatched"),
     }
     Ok(())

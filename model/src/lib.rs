@@ -14,11 +14,12 @@
 //! `faultline model` command is a thin layer over these two.
 //!
 //! Models: [`lock`] (lease + fencing epochs), [`commit`] (group commit, compaction, GC, reader),
-//! [`versioned`] (versioned keys, checked for linearizability).
+//! [`versioned`] (versioned keys, checked for linearizability), [`frontier`] (stream frontiers).
 
 mod catalog;
 mod checking;
 pub mod commit;
+pub mod frontier;
 pub mod lock;
 mod report;
 pub mod versioned;

@@ -18,7 +18,7 @@ fn list_names_every_model() {
     let output = faultline(&["model", "list"]);
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
-    for name in ["lock", "commit", "versioned"] {
+    for name in ["lock", "commit", "versioned", "frontier"] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
 }
