@@ -25,3 +25,4 @@
 #![warn(missing_docs)]
 
 pub mod lazyfs;
+pub mod runner;

@@ -1,0 +1,287 @@
+//! The seeded workload: what each client asks of the system under test. Operations go to a small
+//! hot key set so that they collide, every written value is unique (a read names the write it
+//! saw), and the mix covers puts, compare-and-set by version, appends, deletes, versioned conditional
+//! reads, multi-key batches, snapshots and garbage collection.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value as Json};
+
+/// One request of the line protocol (store/SERVE.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum StoreOp {
+    Put {
+        key: String,
+        value: String,
+    },
+    Get {
+        key: String,
+    },
+    Patch {
+        key: String,
+        delta: String,
+    },
+    Delete {
+        key: String,
+    },
+    Cas {
+        key: String,
+        expected_version: Option<u64>,
+        new_value: String,
+    },
+    GetIfModified {
+        key: String,
+        version: u64,
+    },
+    Batch {
+        ops: Vec<BatchWrite>,
+    },
+    Snapshot,
+    Gc,
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum BatchWrite {
+    Put { key: String, value: String },
+    Delete { key: String },
+}
+
+impl StoreOp {
+    /// The request object to send (the connection adds the `id`).
+    pub fn to_request(&self) -> Map<String, Json> {
+        match serde_json::to_value(self) {
+            Ok(Json::Object(map)) => map,
+            _ => unreachable!("a StoreOp serialises to an object"),
+        }
+    }
+
+    /// Whether the operation can change the store's data.
+    pub fn is_write(&self) -> bool {
+        !matches!(self, StoreOp::Get { .. } | StoreOp::GetIfModified { .. })
+    }
+}
+
+/// The relative weight of each operation in the mix; zero switches one off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadMix {
+    pub put: u32,
+    pub get: u32,
+    pub patch: u32,
+    pub delete: u32,
+    pub cas: u32,
+    pub get_if_modified: u32,
+    pub batch: u32,
+    pub snapshot: u32,
+    pub gc: u32,
+}
+
+impl Default for WorkloadMix {
+    fn default() -> Self {
+        WorkloadMix {
+            put: 20,
+            get: 25,
+            patch: 10,
+            delete: 5,
+            cas: 10,
+            get_if_modified: 10,
+            batch: 8,
+            snapshot: 1,
+            gc: 1,
+        }
+    }
+}
+
+/// The operation stream of one client: seeded, so the same seed asks the same questions.
+#[derive(Debug)]
+pub struct ClientWorkload {
+    rng: StdRng,
+    client: u64,
+    keys: usize,
+    mix: WorkloadMix,
+    written: u64,
+    /// The last version this client saw per key, for conditional reads.
+    seen_versions: Vec<Option<u64>>,
+}
+
+impl ClientWorkload {
+    pub fn new(seed: u64, client: u64, keys: usize, mix: WorkloadMix) -> Self {
+        let keys = keys.max(1);
+        ClientWorkload {
+            rng: StdRng::seed_from_u64(seed ^ client.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            client,
+            keys,
+            mix,
+            written: 0,
+            seen_versions: vec![None; keys],
+        }
+    }
+
+    /// The name of key number `index`.
+    pub fn key_name(index: usize) -> String {
+        format!("k{index}")
+    }
+
+    /// Remembers the version a read or write of `key` answered, so later conditional operations
+    /// ask about versions that exist.
+    pub fn observe(&mut self, key: &str, version: Option<u64>) {
+        let Some(index) = key.strip_prefix('k').and_then(|n| n.parse::<usize>().ok()) else {
+            return;
+        };
+        if index < self.keys {
+            self.seen_versions[index] = version;
+        }
+    }
+
+    /// The next operation.
+    pub fn next_op(&mut self) -> StoreOp {
+        let index = self.rng.random_range(0..self.keys);
+        let key = Self::key_name(index);
+        let weights = [
+            self.mix.put,
+            self.mix.get,
+            self.mix.patch,
+            self.mix.delete,
+            self.mix.cas,
+            self.mix.get_if_modified,
+            self.mix.batch,
+            self.mix.snapshot,
+            self.mix.gc,
+        ];
+        let total: u32 = weights.iter().sum();
+        let mut ticket = self.rng.random_range(0..total.max(1));
+        let mut choice = 1;
+        for (position, weight) in weights.iter().enumerate() {
+            if ticket < *weight {
+                choice = position;
+                break;
+            }
+            ticket -= weight;
+        }
+        match choice {
+            0 => StoreOp::Put {
+                value: self.fresh_value(),
+                key,
+            },
+            2 => StoreOp::Patch {
+                delta: format!("+{}", self.fresh_value()),
+                key,
+            },
+            3 => StoreOp::Delete { key },
+            4 => StoreOp::Cas {
+                expected_version: self.seen_versions[index],
+                new_value: self.fresh_value(),
+                key,
+            },
+            5 => StoreOp::GetIfModified {
+                version: self.seen_versions[index].unwrap_or(0),
+                key,
+            },
+            6 => self.batch(),
+            7 => StoreOp::Snapshot,
+            8 => StoreOp::Gc,
+            _ => StoreOp::Get { key },
+        }
+    }
+
+    fn batch(&mut self) -> StoreOp {
+        let size = self.rng.random_range(2..=3.min(self.keys).max(2));
+        let mut ops = Vec::with_capacity(size);
+        let mut used = Vec::new();
+        for _ in 0..size {
+            let index = self.rng.random_range(0..self.keys);
+            if used.contains(&index) {
+                continue;
+            }
+            used.push(index);
+            let key = Self::key_name(index);
+            if self.rng.random_range(0..5) == 0 {
+                ops.push(BatchWrite::Delete { key });
+            } else {
+                ops.push(BatchWrite::Put {
+                    key,
+                    value: self.fresh_value(),
+                });
+            }
+        }
+        StoreOp::Batch { ops }
+    }
+
+    fn fresh_value(&mut self) -> String {
+        self.written += 1;
+        format!("c{}-{}", self.client, self.written)
+    }
+}
+
+/// A read of every key, for the end of a run: what survived the last recovery.
+pub fn final_reads(keys: usize) -> Vec<StoreOp> {
+    (0..keys.max(1))
+        .map(|index| StoreOp::Get {
+            key: ClientWorkload::key_name(index),
+        })
+        .collect()
+}
+
+/// The request that asks a store which faults it promises to survive or detect.
+pub fn hello_request() -> Map<String, Json> {
+    match json!({"op": "hello"}) {
+        Json::Object(map) => map,
+        _ => unreachable!(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_ops_and_values_are_unique() {
+        let run = |seed| {
+            let mut workload = ClientWorkload::new(seed, 3, 4, WorkloadMix::default());
+            (0..200).map(|_| workload.next_op()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(1), run(1));
+        assert_ne!(run(1), run(2));
+        let mut values = std::collections::BTreeSet::new();
+        for op in run(1) {
+            if let StoreOp::Put { value, .. } = op {
+                assert!(values.insert(value), "a value was written twice");
+            }
+        }
+    }
+
+    #[test]
+    fn requests_match_the_line_protocol() {
+        let op = StoreOp::Cas {
+            key: "k1".into(),
+            expected_version: None,
+            new_value: "c1-1".into(),
+        };
+        let request = Json::Object(op.to_request());
+        assert_eq!(
+            request,
+            json!({"op":"cas","key":"k1","expected_version":null,"new_value":"c1-1"})
+        );
+        let batch = StoreOp::Batch {
+            ops: vec![BatchWrite::Delete { key: "k0".into() }],
+        };
+        assert_eq!(
+            Json::Object(batch.to_request()),
+            json!({"op":"batch","ops":[{"op":"delete","key":"k0"}]})
+        );
+    }
+
+    #[test]
+    fn every_kind_of_operation_is_asked() {
+        let mut workload = ClientWorkload::new(9, 0, 4, WorkloadMix::default());
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..2000 {
+            let request = workload.next_op().to_request();
+            kinds.insert(request["op"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(kinds.len(), 9, "{kinds:?}");
+    }
+}
