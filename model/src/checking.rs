@@ -167,9 +167,13 @@ where
         .spawn_bfs()
         .join();
     let elapsed = started.elapsed();
-    let complete = checker.is_done();
     let mut discoveries = checker.discoveries();
     let latched = checker.model();
+    // stateright's `is_done` also reports true when the search stopped at its target state
+    // count (its job market is closed then), so the bound is tested here: a search that
+    // reached it is incomplete unless every property was already settled.
+    let all_discovered = discoveries.len() == latched.properties.len();
+    let complete = all_discovered || checker.state_count() < options.max_states;
     let properties = latched
         .properties
         .iter()
@@ -258,6 +262,35 @@ mod tests {
             }
             properties
         }
+    }
+
+    impl ProtocolModel for Counter {
+        fn summarize(&self, state: &u8) -> String {
+            format!("count {state}")
+        }
+    }
+
+    #[test]
+    fn a_search_stopped_at_its_bound_answers_unknown() {
+        let model = Counter {
+            with_second_property: true,
+        };
+        let report = run(model, "counter".to_string(), CheckOptions { max_states: 2 });
+        assert!(!report.complete);
+        assert_eq!(report.outcome("below 9"), Some(&Outcome::Unknown));
+        let path = report.outcome("below 2").and_then(Outcome::path).expect("found");
+        assert_eq!(path.len(), 3);
+        assert_eq!(path[2].action.as_deref(), Some("()"));
+        assert_eq!(path[2].state, "count 2");
+        let full = run(
+            Counter {
+                with_second_property: true,
+            },
+            "counter".to_string(),
+            CheckOptions::default(),
+        );
+        assert!(full.complete);
+        assert_eq!(full.outcome("below 9"), Some(&Outcome::Holds));
     }
 
     fn plain_bfs_path(model: Counter, finish_when: HasDiscoveries) -> Vec<u8> {

@@ -1,6 +1,9 @@
 //! `faultline model`: list, check (exit codes and printed paths) and argument errors.
 
-use std::process::{Command, Output};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn faultline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
@@ -71,4 +74,62 @@ fn explorer_refuses_a_non_loopback_address() {
     assert_eq!(output.status.code(), Some(3));
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("localhost only"), "{error}");
+}
+
+#[test]
+fn every_model_holds_correct_and_fails_buggy_with_a_path() {
+    for name in ["commit", "versioned", "frontier"] {
+        let output = faultline(&["model", "check", name]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(0), "{name}:\n{text}");
+        let output = faultline(&["model", "check", name, "--variant", "buggy"]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{name}:\n{text}");
+        assert!(text.contains("counterexample to"), "{name}:\n{text}");
+        assert!(text.contains("  1. "), "{name}:\n{text}");
+    }
+}
+
+#[test]
+fn a_search_bound_gives_unknown_not_holds() {
+    let output = faultline(&["model", "check", "lock", "--max-states", "100"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("UNKNOWN"), "{text}");
+    assert!(!text.contains(" holds"), "{text}");
+}
+
+#[test]
+fn explorer_serves_the_model_on_localhost() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["model", "explore", "frontier", "--addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("faultline starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let response = loop {
+        if let Ok(mut stream) = TcpStream::connect(&addr) {
+            stream
+                .write_all(b"GET /.status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .expect("request sent");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("response read");
+            break response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Explorer never listened on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().expect("explorer stopped");
+    child.wait().expect("explorer reaped");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("FrontierModel"), "{response}");
 }
