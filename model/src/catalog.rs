@@ -24,6 +24,34 @@ pub struct ModelInfo {
     pub default_processes: u8,
     /// Smallest and largest instance accepted.
     pub processes_range: (u8, u8),
+    check: CheckFn,
+    serve: ServeFn,
+}
+
+type CheckFn = fn(Variant, u8, String, CheckOptions) -> CheckReport;
+type ServeFn = fn(Variant, u8, SocketAddr);
+
+fn check_instance<M>(
+    variant: Variant,
+    size: u8,
+    title: String,
+    options: CheckOptions,
+) -> CheckReport
+where
+    M: ProtocolModel + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+{
+    checking::run(M::instance(variant, size), title, options)
+}
+
+fn serve_instance<M>(variant: Variant, size: u8, address: SocketAddr)
+where
+    M: ProtocolModel + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+{
+    let _checker = M::instance(variant, size).checker().serve(address);
 }
 
 /// Every model, in the order `faultline model list` prints them.
@@ -34,6 +62,8 @@ pub const MODELS: &[ModelInfo] = &[
         processes_meaning: "contending processes",
         default_processes: 3,
         processes_range: (1, 4),
+        check: check_instance::<LockModel>,
+        serve: serve_instance::<LockModel>,
     },
     ModelInfo {
         name: "commit",
@@ -41,6 +71,8 @@ pub const MODELS: &[ModelInfo] = &[
         processes_meaning: "client writes",
         default_processes: 4,
         processes_range: (1, 4),
+        check: check_instance::<CommitModel>,
+        serve: serve_instance::<CommitModel>,
     },
     ModelInfo {
         name: "versioned",
@@ -48,6 +80,8 @@ pub const MODELS: &[ModelInfo] = &[
         processes_meaning: "clients",
         default_processes: 2,
         processes_range: (1, 3),
+        check: check_instance::<VersionedModel>,
+        serve: serve_instance::<VersionedModel>,
     },
     ModelInfo {
         name: "frontier",
@@ -55,6 +89,8 @@ pub const MODELS: &[ModelInfo] = &[
         processes_meaning: "producers",
         default_processes: 2,
         processes_range: (1, 4),
+        check: check_instance::<FrontierModel>,
+        serve: serve_instance::<FrontierModel>,
     },
 ];
 
@@ -100,13 +136,7 @@ pub fn check(
         "{} ({variant}, {processes} {})",
         info.name, info.processes_meaning
     );
-    Ok(match info.name {
-        "lock" => checking::run(LockModel::new(variant, processes), title, options),
-        "commit" => checking::run(CommitModel::new(variant, processes), title, options),
-        "versioned" => checking::run(VersionedModel::new(variant, processes), title, options),
-        "frontier" => checking::run(FrontierModel::new(variant, processes), title, options),
-        other => unreachable!("model {other} is in MODELS but not dispatched"),
-    })
+    Ok((info.check)(variant, processes, title, options))
 }
 
 /// Serves stateright's Explorer for model `name` on `address`, which must be a loopback
@@ -126,21 +156,6 @@ pub fn explore(
         std::net::TcpListener::bind(address)
             .map_err(|source| ModelError::ExplorerBind { address, source })?,
     );
-    match info.name {
-        "lock" => serve(LockModel::new(variant, processes), address),
-        "commit" => serve(CommitModel::new(variant, processes), address),
-        "versioned" => serve(VersionedModel::new(variant, processes), address),
-        "frontier" => serve(FrontierModel::new(variant, processes), address),
-        other => unreachable!("model {other} is in MODELS but not dispatched"),
-    }
+    (info.serve)(variant, processes, address);
     Ok(())
-}
-
-fn serve<M>(model: M, address: SocketAddr)
-where
-    M: ProtocolModel + Send + Sync + 'static,
-    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
-{
-    let _checker = model.checker().serve(address);
 }

@@ -11,6 +11,7 @@
 //! shortest one. The tests below show both the overwrite and the two ways around it.
 
 use crate::report::{CheckReport, Outcome, PropertyReport, Step};
+use crate::Variant;
 use stateright::{Checker, Expectation, Model, Property};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -20,6 +21,10 @@ use std::time::Instant;
 /// What every faultline model adds to stateright's [`Model`]: a one-line summary of the
 /// state, printed after each step of a counterexample.
 pub trait ProtocolModel: Model {
+    /// The model's instance for `variant` and size `size` (what the size counts is the
+    /// model's `ModelInfo::processes_meaning`).
+    fn instance(variant: Variant, size: u8) -> Self;
+
     /// The parts of `state` a reader of a counterexample needs, on one line.
     fn summarize(&self, state: &Self::State) -> String;
 }
@@ -265,6 +270,12 @@ mod tests {
     }
 
     impl ProtocolModel for Counter {
+        fn instance(_: Variant, _: u8) -> Self {
+            Counter {
+                with_second_property: true,
+            }
+        }
+
         fn summarize(&self, state: &u8) -> String {
             format!("count {state}")
         }
@@ -278,7 +289,10 @@ mod tests {
         let report = run(model, "counter".to_string(), CheckOptions { max_states: 2 });
         assert!(!report.complete);
         assert_eq!(report.outcome("below 9"), Some(&Outcome::Unknown));
-        let path = report.outcome("below 2").and_then(Outcome::path).expect("found");
+        let path = report
+            .outcome("below 2")
+            .and_then(Outcome::path)
+            .expect("found");
         assert_eq!(path.len(), 3);
         assert_eq!(path[2].action.as_deref(), Some("()"));
         assert_eq!(path[2].state, "count 2");

@@ -1,20 +1,22 @@
 //! faultline's stateright models of the store's protocols.
 //!
-//! Each protocol of the store (see `STORE-DESIGN` / `store/PROTOCOL.md`) is modelled as a small
+//! Each protocol of the store (STORE-DESIGN, `store/PROTOCOL.md`) is modelled as a small
 //! stateright [`Model`](stateright::Model) in its own module, with a [`Variant`] switch: the
 //! `Correct` protocol, and a `Buggy` one that plants a bug real stores have shipped. Each model
-//! names its properties (`always` for safety; liveness as "no state has unfinished work and only
-//! faults left to do", see [`ProtocolModel`]; `sometimes` to show the interesting behaviour is
-//! reachable at all).
+//! names its properties: `always` for safety; liveness as the `always` property "no reachable
+//! state has unfinished work while only faults are possible"; `sometimes` to show the
+//! interesting behaviour (a takeover, a reader race) is reachable at all.
 //!
 //! Data flow: [`check`] looks a model up in [`MODELS`], builds the instance, runs stateright's
 //! single-threaded BFS over every interleaving and crash point, and returns a [`CheckReport`]:
 //! state counts, time, each property's [`Outcome`] and the shortest counterexample path, step by
-//! step. [`explore`] serves stateright's Explorer for the same instance on localhost. The
+//! step (stateright 0.31 would otherwise overwrite the shortest path; see `model/README.md`).
+//! [`explore`] serves stateright's Explorer for the same instance on localhost. The
 //! `faultline model` command is a thin layer over these two.
 //!
-//! Models: [`lock`] (lease + fencing epochs), [`commit`] (group commit, compaction, GC, reader),
-//! [`versioned`] (versioned keys, checked for linearizability), [`frontier`] (stream frontiers).
+//! Models: [`lock`] (lease + fencing epochs), [`commit`] (group commit, compaction, GC, a
+//! reader), [`versioned`] (versioned keys, checked for linearizability), [`frontier`] (stream
+//! frontiers). Every model implements [`ProtocolModel`].
 
 mod catalog;
 mod checking;

@@ -90,6 +90,10 @@ pub(super) fn read_step(next: &mut CommitState, action: CommitAction, validates_
 }
 
 impl ProtocolModel for CommitModel {
+    fn instance(variant: Variant, size: u8) -> Self {
+        CommitModel::new(variant, size)
+    }
+
     fn summarize(&self, state: &CommitState) -> String {
         let log: Vec<String> = state
             .log

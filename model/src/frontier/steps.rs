@@ -38,6 +38,10 @@ pub(super) fn apply(next: &mut FrontierState, action: FrontierAction) {
 }
 
 impl ProtocolModel for FrontierModel {
+    fn instance(variant: Variant, size: u8) -> Self {
+        FrontierModel::new(variant, size)
+    }
+
     fn summarize(&self, state: &FrontierState) -> String {
         let producers: Vec<String> = state
             .producers

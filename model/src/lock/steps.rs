@@ -81,6 +81,10 @@ pub(super) fn set_stage(state: &mut LockState, p: u8, stage: Stage) {
 }
 
 impl ProtocolModel for LockModel {
+    fn instance(variant: Variant, size: u8) -> Self {
+        LockModel::new(variant, size)
+    }
+
     fn summarize(&self, state: &LockState) -> String {
         let processes: Vec<String> = state
             .processes

@@ -107,6 +107,10 @@ pub(super) fn crash(next: &mut VersionedState) {
 }
 
 impl ProtocolModel for VersionedModel {
+    fn instance(variant: Variant, size: u8) -> Self {
+        VersionedModel::new(variant, size)
+    }
+
     fn summarize(&self, state: &VersionedState) -> String {
         let log: Vec<String> = state
             .log
