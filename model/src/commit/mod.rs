@@ -144,6 +144,8 @@ pub struct CommitState {
     gc_candidates: Option<Vec<u8>>,
     reader: Reader,
     crashes: u8,
+    /// Restart found the disk unrecoverable: the writer reports it and stays down.
+    writer_down: bool,
     /// Ghost: write ids acknowledged to clients.
     acknowledged: Vec<u8>,
     /// Ghost: the commit order, `history[lsn - 1]` is the write given that LSN.
@@ -240,6 +242,7 @@ impl Model for CommitModel {
             gc_candidates: None,
             reader: Reader::Idle { retries: 0 },
             crashes: 0,
+            writer_down: false,
             acknowledged: Vec::new(),
             history: Vec::new(),
             gc_deleted: 0,
@@ -248,34 +251,8 @@ impl Model for CommitModel {
 
     fn actions(&self, state: &CommitState, actions: &mut Vec<CommitAction>) {
         use CommitAction::*;
-        if state.next_write <= self.writes {
-            actions.push(Append);
-        }
-        if !state.unsynced.is_empty() {
-            actions.push(GroupCommit);
-        }
-        let idle = state.compaction == Compaction::Idle && state.gc_candidates.is_none();
-        match state.compaction {
-            Compaction::Idle
-                if idle
-                    && state.next_blob <= MAX_BLOBS
-                    && state.synced_lsn() > state.manifest.covered_lsn =>
-            {
-                actions.push(WriteSnapshot)
-            }
-            Compaction::Idle => {}
-            Compaction::BlobWritten { .. } => actions.push(match self.variant {
-                Variant::Correct => PublishManifest,
-                Variant::Buggy => DeleteSegment,
-            }),
-            Compaction::Published { .. } => actions.push(DeleteSegment),
-            Compaction::Truncated { .. } => actions.push(PublishManifest),
-        }
-        if idle && state.blobs.len() > 1 {
-            actions.push(GcList);
-        }
-        if state.gc_candidates.is_some() {
-            actions.push(GcDelete);
+        if !state.writer_down {
+            self.writer_actions(state, actions);
         }
         match state.reader {
             Reader::Idle { .. } if state.manifest.blob.is_some() => {
@@ -285,11 +262,6 @@ impl Model for CommitModel {
             Reader::Pinned { .. } => actions.push(ReaderValidate),
             Reader::Validated { .. } => actions.push(ReaderReadBlob),
             _ => {}
-        }
-        if state.crashes < MAX_CRASHES {
-            for kept in 0..=state.unsynced.len() as u8 {
-                actions.push(Crash { kept });
-            }
         }
     }
 
@@ -343,6 +315,9 @@ impl Model for CommitModel {
             }
             CommitAction::Crash { kept } => crash(&mut next, kept),
             reader_step => read_step(&mut next, reader_step, self.reader_validates_pin),
+        }
+        if cfg!(debug_assertions) {
+            next.check_invariants();
         }
         Some(next)
     }

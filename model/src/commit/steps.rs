@@ -3,6 +3,45 @@
 use super::*;
 
 impl CommitModel {
+    /// The writer's steps: appends, group commit, compaction, GC, and its crash.
+    pub(super) fn writer_actions(&self, state: &CommitState, actions: &mut Vec<CommitAction>) {
+        use CommitAction::*;
+        if state.next_write <= self.writes {
+            actions.push(Append);
+        }
+        if !state.unsynced.is_empty() {
+            actions.push(GroupCommit);
+        }
+        let idle = state.compaction == Compaction::Idle && state.gc_candidates.is_none();
+        match state.compaction {
+            Compaction::Idle
+                if idle
+                    && state.next_blob <= MAX_BLOBS
+                    && state.synced_lsn() > state.manifest.covered_lsn =>
+            {
+                actions.push(WriteSnapshot)
+            }
+            Compaction::Idle => {}
+            Compaction::BlobWritten { .. } => actions.push(match self.variant {
+                Variant::Correct => PublishManifest,
+                Variant::Buggy => DeleteSegment,
+            }),
+            Compaction::Published { .. } => actions.push(DeleteSegment),
+            Compaction::Truncated { .. } => actions.push(PublishManifest),
+        }
+        if idle && state.blobs.len() > 1 {
+            actions.push(GcList);
+        }
+        if state.gc_candidates.is_some() {
+            actions.push(GcDelete);
+        }
+        if state.crashes < MAX_CRASHES {
+            for kept in 0..=state.unsynced.len() as u8 {
+                actions.push(Crash { kept });
+            }
+        }
+    }
+
     pub(super) fn publish(&self, next: &mut CommitState) {
         let (Compaction::BlobWritten { blob, covered_lsn }
         | Compaction::Truncated { blob, covered_lsn }) = next.compaction
@@ -46,10 +85,15 @@ pub(super) fn crash(next: &mut CommitState, kept: u8) {
     next.compaction = Compaction::Idle;
     next.gc_candidates = None;
     next.crashes += 1;
-    // Restart: recovery sets the next LSN; records lost in the crash never happened.
-    let recovered = next.recover().map_or(0, |writes| writes.len() as u8);
-    next.next_lsn = recovered + 1;
-    next.history.truncate(usize::from(recovered));
+    // Restart: recovery sets the next LSN; records lost in the crash never happened. If the
+    // disk cannot be recovered the writer reports it and stays down.
+    match next.recover() {
+        Ok(writes) => {
+            next.next_lsn = writes.len() as u8 + 1;
+            next.history.truncate(writes.len());
+        }
+        Err(_) => next.writer_down = true,
+    }
 }
 
 pub(super) fn read_step(next: &mut CommitState, action: CommitAction, validates_pin: bool) {
@@ -121,5 +165,23 @@ impl ProtocolModel for CommitModel {
             state.reader,
             state.acknowledged,
         )
+    }
+}
+
+impl CommitState {
+    /// Panics unless the state is one the protocol can reach: LSNs increase along the log,
+    /// the unsynced records follow the durable ones, and the commit order has one write per
+    /// LSN handed out.
+    pub(super) fn check_invariants(&self) {
+        let durable_lsns = self.log.iter().map(|r| r.lsn);
+        let unsynced_lsns = self.unsynced.iter().map(|r| r.lsn);
+        let lsns: Vec<u8> = durable_lsns.chain(unsynced_lsns).collect();
+        assert!(
+            lsns.windows(2).all(|pair| pair[0] < pair[1]),
+            "LSNs out of order: {lsns:?}"
+        );
+        assert_eq!(usize::from(self.next_lsn - 1), self.history.len());
+        assert!(self.synced_lsn() >= self.manifest.covered_lsn || self.crashes > 0);
+        assert_eq!(self.unsynced.len(), self.waiting.len());
     }
 }

@@ -273,6 +273,9 @@ impl Model for LockModel {
                 process.paused = false;
             }
         }
+        if cfg!(debug_assertions) {
+            next.check_invariants();
+        }
         Some(next)
     }
 

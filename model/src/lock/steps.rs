@@ -115,3 +115,35 @@ impl ProtocolModel for LockModel {
         )
     }
 }
+
+impl LockState {
+    /// Panics unless the state is one the protocol can reach: lock files are created by
+    /// their holders, one segment per epoch, and ghost bookkeeping is consistent.
+    pub(super) fn check_invariants(&self) {
+        for (index, process) in self.processes.iter().enumerate() {
+            if let Pc::Holding { epoch, .. } = process.pc {
+                let file = &self.epochs[usize::from(epoch - 1)];
+                assert_eq!(
+                    usize::from(file.owner),
+                    index,
+                    "epoch {epoch} has another owner"
+                );
+            }
+        }
+        for (index, segment) in self.segments.iter().enumerate() {
+            let later = &self.segments[index + 1..];
+            assert!(
+                later.iter().all(|other| other.epoch != segment.epoch),
+                "two segments for epoch {}",
+                segment.epoch
+            );
+        }
+        assert!(self.takeover_epoch <= self.highest_epoch());
+        let mut acknowledged = self.acknowledged.clone();
+        acknowledged.dedup();
+        assert_eq!(
+            acknowledged, self.acknowledged,
+            "a write acknowledged twice"
+        );
+    }
+}
