@@ -44,6 +44,9 @@ pub struct CommitModel {
     /// The reader re-reads the manifest after pinning. Switched off only by the test that
     /// shows the reader property catches a reader racing GC.
     pub(crate) reader_validates_pin: bool,
+    /// GC keeps pinned blobs. Switched off only by the test that shows the GC property
+    /// catches a GC that ignores pins.
+    pub(crate) gc_respects_pins: bool,
 }
 
 impl CommitModel {
@@ -53,6 +56,7 @@ impl CommitModel {
             variant,
             writes,
             reader_validates_pin: true,
+            gc_respects_pins: true,
         }
     }
 }
@@ -295,8 +299,8 @@ impl Model for CommitModel {
             CommitAction::PublishManifest => self.publish(&mut next),
             CommitAction::DeleteSegment => self.delete_segment(&mut next),
             CommitAction::GcList => {
-                let reachable =
-                    |id: &u8| state.manifest.blob == Some(*id) || state.pins.contains(id);
+                let pinned = |id: &u8| self.gc_respects_pins && state.pins.contains(id);
+                let reachable = |id: &u8| state.manifest.blob == Some(*id) || pinned(id);
                 let candidates: Vec<u8> = state
                     .blobs
                     .iter()

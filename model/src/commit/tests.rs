@@ -1,6 +1,7 @@
 //! Checks of the commit and snapshot model: the correct protocol holds (pinned state count),
-//! truncating before publishing is caught with a shortest counterexample, and the reader
-//! property catches a reader that trusts a pin it did not validate.
+//! truncating before publishing is caught with a shortest counterexample, the reader property
+//! catches a reader that trusts a pin it did not validate, and the GC property a GC that
+//! ignores pins.
 
 use super::*;
 use crate::checking::{run, CheckOptions};
@@ -65,4 +66,15 @@ fn reader_property_catches_an_unvalidated_pin() {
     assert_eq!(last.action.as_deref(), Some("ReaderReadBlob"));
     assert!(race.iter().any(|s| s.action.as_deref() == Some("GcDelete")));
     assert_eq!(report.outcome(ACKED), Some(&Outcome::Holds));
+}
+
+#[test]
+fn gc_property_catches_a_gc_that_ignores_pins() {
+    let mut model = CommitModel::new(Variant::Correct, 2);
+    model.gc_respects_pins = false;
+    let report = check(model);
+    let race = path(&report, GC);
+    let last = race.last().expect("step");
+    assert_eq!(last.action.as_deref(), Some("GcDelete"));
+    assert!(last.state.contains("reader Validated"), "{}", last.state);
 }
