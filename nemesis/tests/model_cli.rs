@@ -133,3 +133,19 @@ fn explorer_serves_the_model_on_localhost() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("FrontierModel"), "{response}");
 }
+
+#[test]
+fn check_all_prints_figures_for_every_model() {
+    let output = faultline(&["model", "check", "all"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    for name in ["lock", "commit", "versioned", "frontier"] {
+        assert!(
+            text.contains(&format!("model {name} (correct")),
+            "{name}:\n{text}"
+        );
+    }
+    assert_eq!(text.matches("states/s").count(), 4, "{text}");
+    let output = faultline(&["model", "check", "all", "--variant", "buggy"]);
+    assert_eq!(output.status.code(), Some(1));
+}

@@ -21,7 +21,7 @@ enum ModelCommand {
     /// counterexample printed is a shortest one). Exits 0 when every property has its expected
     /// outcome, 1 when one fails.
     Check {
-        /// Model name (see `faultline model list`).
+        /// Model name (see `faultline model list`), or `all` for every model.
         name: String,
         /// The protocol as designed, or with its planted bug.
         #[arg(long, value_enum, default_value_t = VariantArg::Correct)]
@@ -70,6 +70,22 @@ const EXIT_PROPERTY_FAILED: u8 = 1;
 /// Exit code when the search bound was reached before every property was settled.
 const EXIT_UNKNOWN: u8 = 2;
 
+/// 0 when every property has its expected outcome, 1 when one fails, 2 when the search bound
+/// left some unsettled.
+fn exit_code_of(report: &model::CheckReport) -> u8 {
+    let failed = report
+        .properties
+        .iter()
+        .any(|p| !p.outcome.is_expected() && !matches!(p.outcome, model::Outcome::Unknown));
+    if report.all_expected() {
+        0
+    } else if failed {
+        EXIT_PROPERTY_FAILED
+    } else {
+        EXIT_UNKNOWN
+    }
+}
+
 /// Writes `text` to stdout; a closed pipe (`faultline model check x | head`) is not an error.
 fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -109,20 +125,22 @@ pub fn run(args: ModelArgs) -> anyhow::Result<u8> {
             max_states,
         } => {
             let options = CheckOptions { max_states };
-            let report = model::check(&name, variant.into(), processes, options)
-                .with_context(|| format!("checking model `{name}`"))?;
-            emit(&report.to_string())?;
-            Ok(if report.all_expected() {
-                0
-            } else if report
-                .properties
-                .iter()
-                .any(|p| !p.outcome.is_expected() && !matches!(p.outcome, model::Outcome::Unknown))
-            {
-                EXIT_PROPERTY_FAILED
+            let names: Vec<&str> = if name == "all" {
+                model::MODELS.iter().map(|info| info.name).collect()
             } else {
-                EXIT_UNKNOWN
-            })
+                vec![name.as_str()]
+            };
+            if name == "all" && processes.is_some() {
+                anyhow::bail!("--processes applies to one model, not to `all`");
+            }
+            let mut exit_code = 0;
+            for name in names {
+                let report = model::check(name, variant.into(), processes, options)
+                    .with_context(|| format!("checking model `{name}`"))?;
+                emit(&report.to_string())?;
+                exit_code = exit_code.max(exit_code_of(&report));
+            }
+            Ok(exit_code)
         }
         ModelCommand::Explore {
             name,
