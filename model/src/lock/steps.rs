@@ -22,6 +22,9 @@ impl LockModel {
         }
     }
 
+    /// Reads the log up to its last accepted record: the fence. The new segment will start
+    /// right after it (correct variant); records the old holder appends from now on land at or
+    /// past that LSN and are cut off once the new segment exists.
     pub(super) fn fence(&self, next: &mut LockState, p: u8) {
         let epoch = holder_epoch(next, p);
         if epoch != next.highest_epoch() {
@@ -29,23 +32,61 @@ impl LockModel {
             set_stage(next, p, Stage::Finished);
             return;
         }
-        next.takeover_epoch = epoch;
         match self.variant {
             Variant::Correct => {
-                let first_lsn = next.accepted(self.variant).len() as u8 + 1;
-                next.segments.push(Segment {
-                    epoch,
-                    first_lsn,
-                    records: Vec::new(),
-                });
+                let Ok(accepted) = next.accepted(self) else {
+                    // Recovery fails: the store reports it and writes nothing.
+                    set_stage(next, p, Stage::Finished);
+                    return;
+                };
+                let first_lsn = accepted.len() as u8 + 1;
+                let prev_epoch = next.segments.iter().map(|s| s.epoch).max().unwrap_or(0);
+                set_stage(
+                    next,
+                    p,
+                    Stage::Fenced {
+                        first_lsn,
+                        prev_epoch,
+                    },
+                );
             }
-            Variant::Buggy if next.segments.is_empty() => next.segments.push(Segment {
-                epoch: 0,
-                first_lsn: 1,
-                records: Vec::new(),
-            }),
-            Variant::Buggy => {}
+            Variant::Buggy => {
+                if next.segments.is_empty() {
+                    next.segments.push(Segment {
+                        epoch: 0,
+                        first_lsn: 1,
+                        prev_epoch: 0,
+                        records: Vec::new(),
+                    });
+                }
+                next.takeover_epoch = epoch;
+                set_stage(next, p, Stage::Ready);
+            }
         }
+    }
+
+    /// Creates `<first_lsn>-<epoch>.wal` (and fsyncs the directory): from here on the holder's
+    /// records are the log's tail.
+    pub(super) fn open_segment(&self, next: &mut LockState, p: u8) {
+        let epoch = holder_epoch(next, p);
+        let Pc::Holding {
+            stage:
+                Stage::Fenced {
+                    first_lsn,
+                    prev_epoch,
+                },
+            ..
+        } = next.processes[usize::from(p)].pc
+        else {
+            unreachable!("OpenSegment is offered only after Fence");
+        };
+        next.segments.push(Segment {
+            epoch,
+            first_lsn,
+            prev_epoch,
+            records: Vec::new(),
+        });
+        next.takeover_epoch = next.takeover_epoch.max(epoch);
         set_stage(next, p, Stage::Ready);
     }
 
@@ -101,16 +142,34 @@ impl ProtocolModel for LockModel {
                 format!("{}:p{} {tag}", i + 1, e.owner)
             })
             .collect();
-        let accepted: Vec<String> = state
-            .accepted(self.variant)
+        let accepted = match state.accepted(self) {
+            Ok(records) => {
+                let records: Vec<String> = records
+                    .iter()
+                    .map(|r| format!("p{}@e{}", r.writer, r.epoch))
+                    .collect();
+                format!("[{}]", records.join(" "))
+            }
+            Err(gap) => format!("ERROR no record at lsn {}", gap.lsn),
+        };
+        let segments: Vec<String> = state
+            .segments
             .iter()
-            .map(|r| format!("p{}@e{}", r.writer, r.epoch))
+            .map(|s| {
+                format!(
+                    "{}-e{}<e{}:{}",
+                    s.first_lsn,
+                    s.epoch,
+                    s.prev_epoch,
+                    s.records.len()
+                )
+            })
             .collect();
         format!(
-            "{} | epochs [{}] | accepted log [{}] | acked {:?}",
+            "{} | epochs [{}] | segments [{}] | accepted log {accepted} | acked {:?}",
             processes.join(" "),
             epochs.join(", "),
-            accepted.join(" "),
+            segments.join(" "),
             state.acknowledged
         )
     }
