@@ -27,6 +27,10 @@ pub struct LazyfsArgs {
     /// Append the fault log (JSON lines) to FILE (outside the mount).
     #[arg(long, value_name = "FILE")]
     fault_log: Option<PathBuf>,
+    /// Also fsync the backing directory when something becomes durable (survives a real
+    /// crash of the host; slower).
+    #[arg(long)]
+    sync_backing: bool,
     /// Bound on the bytes held in memory, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     cache_limit_mib: u64,
@@ -38,6 +42,7 @@ pub fn run(args: LazyfsArgs) -> anyhow::Result<u8> {
     options.fault_seed = args.seed;
     options.trace_file = args.trace;
     options.fault_log = args.fault_log;
+    options.sync_backing = args.sync_backing;
     options.cache_limit_bytes = args.cache_limit_mib.saturating_mul(1 << 20);
     let mount = LazyFs::mount(options).context("faultline lazyfs")?;
     let control = match &args.control {

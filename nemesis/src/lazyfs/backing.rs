@@ -2,7 +2,8 @@
 //! holds the durable image and nothing newer.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,13 @@ use super::LazyFsError;
 
 /// Apply the file operations an fsync of `ino` made durable to its backing file, if the
 /// durable namespace names it (otherwise its durable data lives in memory until a directory
-/// fsync names it).
+/// fsync names it). With `sync`, the backing file is fsynced too.
 pub(crate) fn mirror_file_ops(
     root: &Path,
     model: &DiskModel,
     ino: Ino,
     ops: &[Op],
+    sync: bool,
 ) -> Result<(), LazyFsError> {
     let Some(relative) = model.durable_path(ino) else {
         return Ok(());
@@ -30,7 +32,7 @@ pub(crate) fn mirror_file_ops(
     };
     let file = match OpenOptions::new().write(true).open(&path) {
         Ok(file) => file,
-        Err(_) => return write_file(&path, model, ino),
+        Err(_) => return write_file(&path, model, ino, sync),
     };
     for op in ops {
         match op {
@@ -46,15 +48,20 @@ pub(crate) fn mirror_file_ops(
             _ => {}
         }
     }
+    if sync {
+        file.sync_data().map_err(error)?;
+    }
     Ok(())
 }
 
 /// Bring the backing copies of the directories and names the directory operations `ops`
-/// changed in line with the durable namespace (already updated by the model).
+/// changed in line with the durable namespace (already updated by the model). With `sync`,
+/// the files written and the directories changed are fsynced too.
 pub(crate) fn mirror_dir_ops(
     root: &Path,
     model: &DiskModel,
     ops: &[Op],
+    sync: bool,
 ) -> Result<(), LazyFsError> {
     let mut changed: BTreeMap<Ino, BTreeSet<String>> = BTreeMap::new();
     for op in ops {
@@ -92,8 +99,17 @@ pub(crate) fn mirror_dir_ops(
             let path = dir_path.join(&name);
             remove_any(&path)?;
             if let Some(&(ino, _)) = entries.get(&name) {
-                write_subtree(&path, model, ino, 0)?;
+                write_subtree(&path, model, ino, 0, sync)?;
             }
+        }
+        if sync {
+            let sync_error = |source| LazyFsError::Backing {
+                path: dir_path.clone(),
+                source,
+            };
+            File::open(&dir_path)
+                .and_then(|dir| dir.sync_all())
+                .map_err(sync_error)?;
         }
     }
     Ok(())
@@ -104,9 +120,10 @@ fn write_subtree(
     model: &DiskModel,
     ino: Ino,
     depth: usize,
+    sync: bool,
 ) -> Result<(), LazyFsError> {
     if model.durable_content(ino).is_ok() {
-        return write_file(path, model, ino);
+        return write_file(path, model, ino, sync);
     }
     if depth >= MAX_DEPTH {
         return Err(LazyFsError::Unsupported {
@@ -119,19 +136,26 @@ fn write_subtree(
         source,
     })?;
     for (name, child, _) in model.durable_entries(ino) {
-        write_subtree(&path.join(name), model, child, depth + 1)?;
+        write_subtree(&path.join(name), model, child, depth + 1, sync)?;
     }
     Ok(())
 }
 
-fn write_file(path: &Path, model: &DiskModel, ino: Ino) -> Result<(), LazyFsError> {
+fn write_file(path: &Path, model: &DiskModel, ino: Ino, sync: bool) -> Result<(), LazyFsError> {
     let content = model
         .durable_content(ino)
         .map_err(|source| LazyFsError::Operation {
             operation: format!("durable content of inode {ino}"),
             source,
         })?;
-    fs::write(path, content).map_err(|source| LazyFsError::Backing {
+    let written = File::create(path).and_then(|mut file| {
+        file.write_all(content)?;
+        if sync {
+            file.sync_data()?;
+        }
+        Ok(())
+    });
+    written.map_err(|source| LazyFsError::Backing {
         path: PathBuf::from(path),
         source,
     })

@@ -78,6 +78,10 @@ pub struct LazyFsOptions {
     pub fault_log: Option<PathBuf>,
     /// Record the operation trace from the start into this JSON-lines file (outside the tree).
     pub trace_file: Option<PathBuf>,
+    /// Also fsync the backing files and directories when the mount makes something durable,
+    /// so that the durable image survives a real crash of the host (slower). Off by default:
+    /// the simulated power cut needs no real sync.
+    pub sync_backing: bool,
     /// Worker threads serving FUSE requests.
     pub threads: usize,
 }
@@ -93,6 +97,7 @@ impl LazyFsOptions {
             fault_seed: 0,
             fault_log: None,
             trace_file: None,
+            sync_backing: false,
             threads: 2,
         }
     }

@@ -28,6 +28,7 @@ pub(crate) struct FsState {
     limit_bytes: u64,
     seed: u64,
     power_cuts: u64,
+    sync_backing: bool,
 }
 
 impl FsState {
@@ -49,6 +50,7 @@ impl FsState {
             limit_bytes: options.cache_limit_bytes,
             seed: options.fault_seed,
             power_cuts: 0,
+            sync_backing: options.sync_backing,
         };
         if let Some(path) = &options.trace_file {
             state.start_trace(path)?;
@@ -91,8 +93,7 @@ impl FsState {
         if data.is_empty() {
             return Ok(data);
         }
-        let path = self.path_of(ino);
-        if self.faults.fire(FaultKind::ReadBitflip, &path) {
+        if let Some(path) = self.fires(FaultKind::ReadBitflip, ino) {
             let index = self.faults.rng.random_range(0..data.len());
             let bit = self.faults.rng.random_range(0..8u8);
             data[index] ^= 1 << bit;
@@ -107,8 +108,7 @@ impl FsState {
     }
 
     pub(crate) fn write(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<(), FsError> {
-        let path = self.path_of(ino);
-        if self.faults.fire(FaultKind::WriteEnospc, &path) {
+        if let Some(path) = self.fires(FaultKind::WriteEnospc, ino) {
             self.log.record(
                 FaultKind::WriteEnospc.name(),
                 Some(&path),
@@ -117,7 +117,7 @@ impl FsState {
             return Err(FsError::NoSpace);
         }
         let mut misdirect_to = None;
-        if self.faults.fire(FaultKind::MisdirectedWrite, &path) {
+        if let Some(path) = self.fires(FaultKind::MisdirectedWrite, ino) {
             let shift = 512 * self.faults.rng.random_range(1..=8u64);
             let target = if offset >= shift && self.faults.rng.random_bool(0.5) {
                 offset - shift
@@ -133,6 +133,7 @@ impl FsState {
         }
         if let Err(error) = self.model.write(ino, offset, data, misdirect_to) {
             if matches!(error, FsError::CacheFull { .. }) {
+                let path = self.path_of(ino);
                 self.log
                     .record("cache-full", Some(&path), error.to_string());
             }
@@ -205,8 +206,11 @@ impl FsState {
     /// fsync of a file or directory: the injected EIO, else durable and mirrored.
     pub(crate) fn fsync(&mut self, ino: Ino) -> Result<(), FsError> {
         let kind = self.model.attr(ino)?.kind;
-        let path = self.path_of(ino);
-        if kind == NodeKind::File && self.faults.fire(FaultKind::FsyncEio, &path) {
+        let eio = match kind {
+            NodeKind::File => self.fires(FaultKind::FsyncEio, ino),
+            NodeKind::Dir => None,
+        };
+        if let Some(path) = eio {
             let lost = self.model.fail_fsync(ino)?;
             self.log.record(
                 FaultKind::FsyncEio.name(),
@@ -218,10 +222,13 @@ impl FsState {
         }
         let ops = self.model.fsync(ino)?;
         let mirrored = match kind {
-            NodeKind::File => mirror_file_ops(&self.backing, &self.model, ino, &ops),
-            NodeKind::Dir => mirror_dir_ops(&self.backing, &self.model, &ops),
+            NodeKind::File => {
+                mirror_file_ops(&self.backing, &self.model, ino, &ops, self.sync_backing)
+            }
+            NodeKind::Dir => mirror_dir_ops(&self.backing, &self.model, &ops, self.sync_backing),
         };
         if let Err(error) = mirrored {
+            let path = self.path_of(ino);
             self.log
                 .record("backing-error", Some(&path), error.to_string());
             return Err(FsError::Io);
@@ -308,6 +315,16 @@ impl FsState {
         self.model
             .path(ino)
             .unwrap_or_else(|| "<unlinked>".to_owned())
+    }
+
+    /// The path of `ino` if a fault of `kind` hits it now (the path is only computed when
+    /// some fault is armed).
+    fn fires(&mut self, kind: FaultKind, ino: Ino) -> Option<String> {
+        if self.faults.armed().is_empty() {
+            return None;
+        }
+        let path = self.path_of(ino);
+        self.faults.fire(kind, &path).then_some(path)
     }
 
     fn child_path(&self, parent: Ino, name: &str) -> String {
