@@ -113,18 +113,17 @@ fn explorer_serves_the_model_on_localhost() {
         .spawn()
         .expect("faultline starts");
     let deadline = Instant::now() + Duration::from_secs(20);
+    // The first connections may reach the address check `explore` makes before serving, and
+    // be reset; retry until the Explorer answers.
     let response = loop {
-        if let Ok(mut stream) = TcpStream::connect(&addr) {
-            stream
-                .write_all(b"GET /.status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                .expect("request sent");
-            let mut response = String::new();
-            stream.read_to_string(&mut response).expect("response read");
-            break response;
+        if let Ok(response) = get_status(&addr) {
+            if response.starts_with("HTTP/1.1 200") {
+                break response;
+            }
         }
         assert!(
             Instant::now() < deadline,
-            "the Explorer never listened on {addr}"
+            "the Explorer never answered on {addr}"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -148,4 +147,12 @@ fn check_all_prints_figures_for_every_model() {
     assert_eq!(text.matches("states/s").count(), 4, "{text}");
     let output = faultline(&["model", "check", "all", "--variant", "buggy"]);
     assert_eq!(output.status.code(), Some(1));
+}
+
+fn get_status(addr: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(b"GET /.status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
 }
