@@ -21,6 +21,12 @@ enum Command {
     Lazyfs(cmd::lazyfs::LazyfsArgs),
     /// List, check and explore the stateright models of the store's protocols.
     Model(cmd::model::ModelArgs),
+    /// Run many runs back to back against a system under test; keep every failure.
+    Soak(cmd::soak::SoakArgs),
+    /// Run a failure bundle again and say whether the failure reproduced (exit 0) or not (1).
+    Replay(cmd::replay::ReplayArgs),
+    /// Render a failure bundle's report as text, or as HTML with --html.
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +35,9 @@ fn main() -> std::process::ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Lazyfs(args) => cmd::lazyfs::run(args),
         Command::Model(args) => cmd::model::run(args),
+        Command::Soak(args) => cmd::soak::run(args),
+        Command::Replay(args) => cmd::replay::run_replay(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

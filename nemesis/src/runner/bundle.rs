@@ -18,26 +18,37 @@ pub enum BundleError {
     /// A file of the bundle could not be written or made durable.
     #[error("cannot write bundle file {path}: {source}")]
     Write {
+        /// The file or directory.
         path: PathBuf,
+        /// The cause.
         #[source]
         source: io::Error,
     },
     /// The path is not a bundle directory (no index file).
     #[error("{path} is not a faultline bundle: expected a directory holding {BUNDLE_INDEX}")]
-    NotABundle { path: PathBuf },
+    NotABundle {
+        /// The path given.
+        path: PathBuf,
+    },
     /// A file the index names is missing or unreadable.
     #[error("cannot read bundle file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The cause.
         #[source]
         source: io::Error,
     },
     /// The index or another JSON file is malformed.
     #[error("{path}: line {line}, column {column}: {message}")]
     Malformed {
+        /// The file.
         path: PathBuf,
+        /// Line of the error (1-based).
         line: usize,
+        /// Column of the error (1-based).
         column: usize,
+        /// What the parser expected.
         message: String,
     },
 }

@@ -3,7 +3,9 @@
 //! answers on its stdout to the waiting callers by `id`, so requests can be pipelined.
 //!
 //! Anything short of an `ok` or `fail` answer — a timeout, the process dying, an unreadable
-//! answer — is [`Outcome::Info`]: the request may or may not have taken effect.
+//! answer — is [`Outcome::Info`]: the request may or may not have taken effect. A request whose
+//! line could not be written because the process was already gone is [`Outcome::Unsent`]: no
+//! living process ever read all of it, so it definitely did not happen.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -25,6 +27,8 @@ pub enum Outcome {
     Fail(Map<String, Json>),
     /// The outcome is unknown, and why.
     Info(String),
+    /// The request never reached a living process (the pipe was broken): it did not happen.
+    Unsent(String),
 }
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Outcome>>>>;
@@ -55,6 +59,24 @@ impl Connection {
         }
     }
 
+    /// A connection to nothing: every call is [`Outcome::Unsent`].
+    pub fn closed() -> Self {
+        Connection {
+            stdin: Mutex::new(None),
+            pending: Pending::default(),
+            next_id: AtomicU64::new(1),
+            reader: None,
+        }
+    }
+
+    /// Closes the process's stdin (it then finishes its requests and exits); later calls are
+    /// [`Outcome::Unsent`].
+    pub fn close(&self) {
+        if let Ok(mut stdin) = self.stdin.lock() {
+            stdin.take();
+        }
+    }
+
     /// Sends `request` (an object without `id`; one is added) and waits up to `timeout`.
     pub fn call(&self, mut request: Map<String, Json>, timeout: Duration) -> Outcome {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -76,9 +98,9 @@ impl Connection {
         };
         if let Err(error) = sent {
             self.forget(id);
-            // A request that never reached the process did not happen, but the pipe may have
-            // taken part of the line before breaking: only `info` is safe.
-            return Outcome::Info(format!("could not send the request: {error}"));
+            // The pipe breaks only once no process is left to read it, and a process acts on a
+            // whole line only: whatever part of the line went in was never acted on.
+            return Outcome::Unsent(format!("could not send the request: {error}"));
         }
         match receiver.recv_timeout(timeout) {
             Ok(outcome) => outcome,
@@ -198,7 +220,10 @@ mod tests {
         );
         process.kill().unwrap();
         let outcome = connection.call(request, Duration::from_secs(5));
-        assert!(matches!(outcome, Outcome::Info(_)), "{outcome:?}");
+        assert!(
+            matches!(outcome, Outcome::Info(_) | Outcome::Unsent(_)),
+            "{outcome:?}"
+        );
     }
 
     #[test]

@@ -2,19 +2,38 @@
 //! several clients, injects faults from a seeded schedule, records the history, checks it and
 //! keeps every failure as a bundle that replays.
 //!
-//! Pieces, in the order data flows through a run: [`process`] starts the system under test in
-//! process groups of its own; [`connection`] pipelines requests to one process and matches
-//! answers by id; [`workload`] says what each client asks; [`schedule`] picks faults;
-//! [`promises`] says which faults the system promises to survive or detect; [`bundle`] keeps a
-//! failure durably; [`summary`] counts what a soak did; [`interrupt`] makes Ctrl-C and panics
-//! clean up everything that was started.
-#![allow(missing_docs)] // field-level docs still to be written for the runner
+//! Pieces, in the order data flows through a run ([`run::run`]): [`process`] starts the system
+//! under test in process groups of its own and [`cluster`] keeps them by slot; [`connection`]
+//! pipelines requests to one process and matches answers by id; [`workload`] says what each
+//! [`client`] asks; [`record`] writes every event to the history as it happens; [`schedule`]
+//! picks faults and [`nemesis`] applies them, restricted by [`promises`]; [`checks`] checks the
+//! history against [`model::StoreModel`] and more; [`keep`] writes a failure as a [`bundle`]
+//! with its [`report`]; [`soak`] runs many runs and counts them in a [`summary`]; [`cleanup`]
+//! and [`interrupt`] make sure no process, mount or temporary directory outlives faultline.
 
 pub mod bundle;
+pub mod checks;
+pub mod cleanup;
+pub mod client;
+pub mod cluster;
+pub mod config;
 pub mod connection;
+pub mod error;
 pub mod interrupt;
+pub mod keep;
+pub mod model;
+pub mod nemesis;
 pub mod process;
 pub mod promises;
+pub mod record;
+pub mod report;
+pub mod run;
 pub mod schedule;
+pub mod soak;
 pub mod summary;
 pub mod workload;
+
+pub use config::{FaultRecord, RunConfig};
+pub use error::RunError;
+pub use run::{run, RunOutcome};
+pub use soak::{soak, Shard, SoakOptions};

@@ -5,6 +5,11 @@
 //! Every group started here is entered in a registry; [`kill_all_groups`] kills what is left, and
 //! the runner calls it at exit, on Ctrl-C and from its panic hook, so no process outlives
 //! faultline. A child also gets `PR_SET_PDEATHSIG`, so it dies if faultline itself is killed.
+//!
+//! faultline makes itself a child subreaper, so a killed group's grandchildren (the store under
+//! `sh -c`) become its children and are reaped at once by [`SutProcess::kill`]: a zombie still
+//! counts as alive to `kill(pid, 0)`, and a store that takes over the lock of a dead pid would
+//! otherwise wait for the lease to run out.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -22,15 +27,20 @@ pub enum ProcessError {
     /// The command line could not be started.
     #[error("cannot start `{command}`: {source}")]
     Spawn {
+        /// The command line.
         command: String,
+        /// The cause.
         #[source]
         source: io::Error,
     },
     /// A signal could not be delivered to the process group.
     #[error("cannot send signal {signal} to process group {pgid}: {source}")]
     Signal {
+        /// The signal.
         signal: i32,
+        /// The process group.
         pgid: i32,
+        /// The cause.
         #[source]
         source: io::Error,
     },
@@ -53,6 +63,7 @@ impl SutProcess {
         command: &str,
         stderr: Stdio,
     ) -> Result<(Self, ChildStdin, ChildStdout), ProcessError> {
+        become_subreaper();
         let mut builder = Command::new("sh");
         builder
             .arg("-c")
@@ -107,6 +118,7 @@ impl SutProcess {
             pgid: self.pgid,
             source,
         });
+        reap_group(self.pgid);
         unregister(self.pgid);
         sent?;
         status
@@ -134,6 +146,7 @@ impl SutProcess {
             if let Some(status) = self.try_wait() {
                 // The leader is gone; anything it left in its group goes too.
                 let _ = signal_group(self.pgid, libc::SIGKILL);
+                reap_group(self.pgid);
                 unregister(self.pgid);
                 return Ok(status);
             }
@@ -170,6 +183,33 @@ fn signal_group(pgid: i32, signal: i32) -> Result<(), ProcessError> {
         }
     }
     Ok(())
+}
+
+/// Makes this process the reaper of its orphaned descendants (once).
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only changes a flag of this process.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+        }
+    });
+}
+
+/// Reaps the members of group `pgid` that were reparented to us, waiting up to a second for
+/// killed ones to die. Only children of that group are waited for, never others.
+fn reap_group(pgid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes only into `status`.
+        let reaped = unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) };
+        match reaped {
+            pid if pid > 0 => continue,
+            0 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            _ => return, // no child of the group is left (ECHILD), or the bound ran out
+        }
+    }
 }
 
 fn register(pgid: i32) {

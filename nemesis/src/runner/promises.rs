@@ -23,13 +23,26 @@ pub enum Promise {
 pub enum PromiseError {
     /// A promise that is neither `survive` nor `detect`.
     #[error("promise for {fault:?} is {found:?}; expected \"survive\" or \"detect\"")]
-    UnknownPromise { fault: String, found: String },
+    UnknownPromise {
+        /// The fault kind.
+        fault: String,
+        /// The promise found.
+        found: String,
+    },
     /// A fault kind faultline does not know.
     #[error("unknown fault kind {fault:?} in promises; expected one of {expected}")]
-    UnknownFault { fault: String, expected: String },
+    UnknownFault {
+        /// The fault kind found.
+        fault: String,
+        /// The kinds faultline knows.
+        expected: String,
+    },
     /// The `--promises` text is not `fault=promise,...`.
     #[error("promises {text:?}: expected comma-separated fault=survive|detect pairs")]
-    Malformed { text: String },
+    Malformed {
+        /// The text given.
+        text: String,
+    },
     /// The `hello` answer carries no `promises` object.
     #[error("the system under test's hello answer has no \"promises\" object")]
     Missing,
@@ -112,6 +125,24 @@ impl Promises {
             };
         }
         weakest
+    }
+}
+
+/// `fault=promise` pairs, comma-separated, as [`Promises::parse`] reads them.
+impl std::fmt::Display for Promises {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pairs: Vec<String> = self
+            .by_fault
+            .iter()
+            .map(|(fault, promise)| {
+                let promise = match promise {
+                    Promise::Survive => "survive",
+                    Promise::Detect => "detect",
+                };
+                format!("{fault}={promise}")
+            })
+            .collect();
+        formatter.write_str(&pairs.join(","))
     }
 }
 

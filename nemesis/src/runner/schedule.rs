@@ -81,15 +81,25 @@ impl FaultKind {
 /// configuration names every knob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultWeights {
+    /// Weight of `kill_one`.
     pub kill_one: u32,
+    /// Weight of `kill_all`.
     pub kill_all: u32,
+    /// Weight of `pause`.
     pub pause: u32,
+    /// Weight of `resume`.
     pub resume: u32,
+    /// Weight of `power_cut`.
     pub power_cut: u32,
+    /// Weight of `fsync_eio`.
     pub fsync_eio: u32,
+    /// Weight of `enospc`.
     pub enospc: u32,
+    /// Weight of `bit_flip`.
     pub bit_flip: u32,
+    /// Weight of `misdirected_write`.
     pub misdirected_write: u32,
+    /// Weight of `heal`.
     pub heal: u32,
 }
 
@@ -165,6 +175,7 @@ pub struct FaultSchedule {
 }
 
 impl FaultSchedule {
+    /// A schedule drawing from `seed` with `weights`.
     pub fn new(seed: u64, weights: FaultWeights) -> Self {
         FaultSchedule {
             rng: StdRng::seed_from_u64(seed),

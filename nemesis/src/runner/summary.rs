@@ -24,13 +24,18 @@ pub struct FailureRecord {
 /// Counters of a soak. Invariant: `crashes <= faults` (every crash is caused by a fault).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SoakSummary {
+    /// Runs completed.
     pub runs: u64,
+    /// Operations completed by clients.
     pub operations: u64,
+    /// Faults applied, by kind.
     pub faults: BTreeMap<FaultKind, u64>,
     /// Crash–recover–check cycles: a crash of the system under test followed by a recovery
     /// and a check of what it recovered.
     pub crashes: u64,
+    /// Failing runs and their bundles.
     pub failures: Vec<FailureRecord>,
+    /// Wall-clock time of the soak so far.
     pub elapsed: Duration,
 }
 

@@ -12,33 +12,54 @@ use serde_json::{json, Map, Value as Json};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum StoreOp {
+    /// Sets `key` to `value`.
     Put {
+        /// The key.
         key: String,
+        /// The new value.
         value: String,
     },
+    /// Reads `key`.
     Get {
+        /// The key.
         key: String,
     },
+    /// Appends `delta` to the value of `key`.
     Patch {
+        /// The key.
         key: String,
+        /// What is appended.
         delta: String,
     },
+    /// Deletes `key`.
     Delete {
+        /// The key.
         key: String,
     },
+    /// Sets `key` to `new_value` if it is at `expected_version` (`None`: absent).
     Cas {
+        /// The key.
         key: String,
+        /// The version expected; `None` expects the key absent.
         expected_version: Option<u64>,
+        /// The new value.
         new_value: String,
     },
+    /// Reads `key` unless it is still at `version`.
     GetIfModified {
+        /// The key.
         key: String,
+        /// The version the client holds.
         version: u64,
     },
+    /// Applies several writes atomically.
     Batch {
+        /// The writes, on distinct keys.
         ops: Vec<BatchWrite>,
     },
+    /// Asks the store to compact its log into a snapshot.
     Snapshot,
+    /// Asks the store to delete unreferenced blobs.
     Gc,
 }
 
@@ -46,8 +67,18 @@ pub enum StoreOp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum BatchWrite {
-    Put { key: String, value: String },
-    Delete { key: String },
+    /// Sets `key` to `value`.
+    Put {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: String,
+    },
+    /// Deletes `key`.
+    Delete {
+        /// The key.
+        key: String,
+    },
 }
 
 impl StoreOp {
@@ -68,14 +99,23 @@ impl StoreOp {
 /// The relative weight of each operation in the mix; zero switches one off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadMix {
+    /// Weight of `put`.
     pub put: u32,
+    /// Weight of `get`.
     pub get: u32,
+    /// Weight of `patch`.
     pub patch: u32,
+    /// Weight of `delete`.
     pub delete: u32,
+    /// Weight of `cas`.
     pub cas: u32,
+    /// Weight of `get_if_modified`.
     pub get_if_modified: u32,
+    /// Weight of `batch`.
     pub batch: u32,
+    /// Weight of `snapshot`.
     pub snapshot: u32,
+    /// Weight of `gc`.
     pub gc: u32,
 }
 
@@ -108,6 +148,7 @@ pub struct ClientWorkload {
 }
 
 impl ClientWorkload {
+    /// The workload of client `client` over `keys` keys, drawn from `seed`.
     pub fn new(seed: u64, client: u64, keys: usize, mix: WorkloadMix) -> Self {
         let keys = keys.max(1);
         ClientWorkload {

@@ -1,0 +1,352 @@
+//! The checks at the end of a run, each with its own name so the verdict says which failed:
+//!
+//! - `recovery`: every restarted process answered within the bound, and the final reads were
+//!   answered;
+//! - `verify`: the store's own `verify` found no problems;
+//! - `acknowledged_writes`: every write acknowledged `ok` is present after the last recovery
+//!   or superseded (a lost one is a `lost_acknowledged_write`);
+//! - `phantom_read`: no read returned a value that no client ever wrote;
+//! - `linearizability`: the history against [`StoreModel`], per key. Batches are split into
+//!   their keys, so cross-key atomicity of a batch is not checked.
+//!
+//! When a fault the system under test only promises to *detect* was injected, data may be
+//! lost: `verify`, `acknowledged_writes` and `linearizability` are then not held against it
+//! (status `not_held`), but `phantom_read` still is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use history::{check, CheckOptions, History, Operation, Outcome, Value, Verdict};
+use serde::{Deserialize, Serialize};
+
+use super::error::RunError;
+use super::model::StoreModel;
+
+/// How one check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It held.
+    Passed,
+    /// It did not: a finding.
+    Failed,
+    /// A bound ran out before an answer (never counted as passed).
+    Unknown,
+    /// The system under test makes no promise this check could hold it to in this run.
+    NotHeld,
+}
+
+/// One named check and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRecord {
+    /// `recovery`, `verify`, `acknowledged_writes`, `phantom_read` or `linearizability`.
+    pub name: String,
+    /// How it ended.
+    pub status: CheckStatus,
+    /// What it found, for people.
+    pub detail: String,
+}
+
+/// What the checks need besides the history.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInputs {
+    /// A restart or the final reads that were not answered.
+    pub recovery_failure: Option<String>,
+    /// The store's `verify` problems; `None` when verify was not answered.
+    pub verify_problems: Option<Vec<String>>,
+    /// A detect-only fault was injected.
+    pub detect_only: bool,
+    /// The final reads started at this time (ns on the run's clock).
+    pub final_reads_ns: u64,
+    /// Bound on the linearizability check.
+    pub check_timeout: Duration,
+}
+
+/// Reads the history at `path` back and runs every check.
+pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Vec<CheckRecord>, RunError> {
+    let history_error = |detail: String| RunError::History {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(RunError::io(path))?;
+    let recorded = history::read_jsonl(std::io::BufReader::new(file))
+        .map_err(|error| history_error(error.to_string()))?;
+    let history = per_key_history(&recorded);
+    let held = |status: CheckStatus| {
+        if inputs.detect_only && status == CheckStatus::Failed {
+            CheckStatus::NotHeld
+        } else {
+            status
+        }
+    };
+    let mut records = Vec::new();
+    let (status, detail) = match &inputs.recovery_failure {
+        Some(failure) => (CheckStatus::Failed, failure.clone()),
+        None => (
+            CheckStatus::Passed,
+            "every restart recovered in time".into(),
+        ),
+    };
+    records.push(record("recovery", status, detail));
+    let (status, detail) = match &inputs.verify_problems {
+        Some(problems) if problems.is_empty() => (CheckStatus::Passed, "no problems".into()),
+        Some(problems) => (held(CheckStatus::Failed), problems.join("; ")),
+        None => (CheckStatus::Unknown, "verify was not answered".into()),
+    };
+    records.push(record("verify", status, detail));
+    let lost = lost_acknowledged_writes(&history, inputs.final_reads_ns);
+    let status = if lost.is_empty() {
+        CheckStatus::Passed
+    } else {
+        held(CheckStatus::Failed)
+    };
+    let detail = if lost.is_empty() {
+        "every acknowledged write is present or superseded".into()
+    } else {
+        let shown: Vec<&str> = lost.iter().take(5).map(String::as_str).collect();
+        format!(
+            "lost_acknowledged_write ({} keys): {}",
+            lost.len(),
+            shown.join("; ")
+        )
+    };
+    records.push(record("acknowledged_writes", status, detail));
+    let phantoms = phantom_reads(&history);
+    let status = if phantoms.is_empty() {
+        CheckStatus::Passed
+    } else {
+        CheckStatus::Failed
+    };
+    let detail = if phantoms.is_empty() {
+        "every value read was written".into()
+    } else {
+        phantoms.join("; ")
+    };
+    records.push(record("phantom_read", status, detail));
+    let options = CheckOptions {
+        timeout: Some(inputs.check_timeout),
+        memory_budget_bytes: 1 << 29,
+        ..CheckOptions::default()
+    };
+    let result =
+        check(&StoreModel, &history, &options).map_err(|error| history_error(error.to_string()))?;
+    let (status, detail) = match result.verdict {
+        Verdict::Ok => (
+            CheckStatus::Passed,
+            format!(
+                "{} operations in {} keys",
+                result.operations_checked, result.partitions
+            ),
+        ),
+        Verdict::Violation(violation) => (
+            held(CheckStatus::Failed),
+            describe_violation(&history, &violation),
+        ),
+        Verdict::Unknown(limit) => (
+            CheckStatus::Unknown,
+            format!("the checker ran out: {limit:?}"),
+        ),
+    };
+    records.push(record("linearizability", status, detail));
+    Ok(records)
+}
+
+fn record(name: &str, status: CheckStatus, detail: String) -> CheckRecord {
+    CheckRecord {
+        name: name.to_owned(),
+        status,
+        detail,
+    }
+}
+
+/// The first check that failed, else the first that is unknown.
+pub fn verdict(records: &[CheckRecord]) -> Option<&CheckRecord> {
+    records
+        .iter()
+        .find(|record| record.status == CheckStatus::Failed)
+        .or_else(|| {
+            records
+                .iter()
+                .find(|record| record.status == CheckStatus::Unknown)
+        })
+}
+
+/// The recorded history with each batch split into one operation per key (`batch_put`,
+/// `batch_delete`, with the batch's times and result) and snapshots and GCs left out.
+pub fn per_key_history(recorded: &History) -> History {
+    let mut operations = Vec::with_capacity(recorded.operations.len());
+    for op in &recorded.operations {
+        match op.f.as_str() {
+            "snapshot" | "gc" => {}
+            "batch" => {
+                for write in op.input.as_list().unwrap_or_default() {
+                    let Some([Value::Str(kind), key, value]) = write.as_list() else {
+                        continue;
+                    };
+                    operations.push(Operation {
+                        id: operations.len(),
+                        f: format!("batch_{kind}"),
+                        key: Some(key.clone()),
+                        input: value.clone(),
+                        ..op.clone()
+                    });
+                }
+            }
+            _ => operations.push(Operation {
+                id: operations.len(),
+                ..op.clone()
+            }),
+        }
+    }
+    History {
+        operations,
+        faults: recorded.faults.clone(),
+    }
+}
+
+fn is_write(op: &Operation) -> bool {
+    matches!(
+        op.f.as_str(),
+        "put" | "patch" | "delete" | "cas" | "batch_put" | "batch_delete"
+    )
+}
+
+fn is_delete(op: &Operation) -> bool {
+    matches!(op.f.as_str(), "delete" | "batch_delete")
+}
+
+/// Acknowledged writes missing from the final reads and never superseded.
+fn lost_acknowledged_writes(history: &History, final_reads_ns: u64) -> Vec<String> {
+    let mut latest_ok: BTreeMap<&Value, (&Operation, i64)> = BTreeMap::new();
+    let mut final_read: BTreeMap<&Value, &Operation> = BTreeMap::new();
+    for op in &history.operations {
+        let Some(key) = &op.key else { continue };
+        match (op.outcome, &op.output) {
+            (Outcome::Ok, Some(Value::Int(version)))
+                if is_write(op) && latest_ok.get(key).is_none_or(|(_, best)| version > best) =>
+            {
+                latest_ok.insert(key, (op, *version));
+            }
+            (Outcome::Ok, Some(_)) if op.f == "get" && op.call_ns >= final_reads_ns => {
+                final_read.insert(key, op);
+            }
+            _ => {}
+        }
+    }
+    let mut lost = Vec::new();
+    for (key, (write, acknowledged)) in latest_ok {
+        let Some(read) = final_read.get(key) else {
+            continue;
+        };
+        let found = match read.output.as_ref().and_then(Value::as_list) {
+            Some([_, Value::Int(version)]) => Some(*version),
+            _ => None,
+        };
+        let kept = match found {
+            Some(version) => version >= acknowledged,
+            None => {
+                is_delete(write)
+                    || history.operations.iter().any(|op| {
+                        op.key.as_ref() == Some(key)
+                            && is_delete(op)
+                            && match (op.outcome, &op.output) {
+                                (Outcome::Info, _) => true,
+                                (Outcome::Ok, Some(Value::Int(version))) => *version > acknowledged,
+                                _ => false,
+                            }
+                    })
+            }
+        };
+        if !kept {
+            let found = found.map_or("absent".to_owned(), |version| format!("version {version}"));
+            lost.push(format!(
+                "key {key}: `{}` (line {}) acknowledged version {acknowledged}, the final read found {found}",
+                history_line(write),
+                write.line
+            ));
+        }
+    }
+    lost
+}
+
+fn history_line(op: &Operation) -> String {
+    format!("{} {}", op.f, op.input)
+}
+
+/// Reads of values no client wrote to that key. A value is a written value followed by
+/// appended deltas (`c1-4+c2-7`), or deltas alone (a patch of an absent key).
+fn phantom_reads(history: &History) -> Vec<String> {
+    let mut bases: BTreeMap<&Value, BTreeSet<&str>> = BTreeMap::new();
+    let mut deltas: BTreeMap<&Value, BTreeSet<&str>> = BTreeMap::new();
+    for op in &history.operations {
+        let Some(key) = &op.key else { continue };
+        let written = match (op.f.as_str(), &op.input) {
+            ("put" | "batch_put", Value::Str(value)) => Some(value.as_str()),
+            ("cas", Value::List(items)) => items.get(1).and_then(Value::as_str),
+            _ => None,
+        };
+        if let Some(value) = written {
+            bases.entry(key).or_default().insert(value);
+        }
+        if let ("patch", Value::Str(delta)) = (op.f.as_str(), &op.input) {
+            deltas
+                .entry(key)
+                .or_default()
+                .insert(delta.trim_start_matches('+'));
+        }
+    }
+    let empty = BTreeSet::new();
+    let mut phantoms = Vec::new();
+    for op in &history.operations {
+        let (Some(key), Outcome::Ok) = (&op.key, op.outcome) else {
+            continue;
+        };
+        let Some([Value::Str(value), _]) = op.output.as_ref().and_then(Value::as_list) else {
+            continue;
+        };
+        let mut parts = value.split('+');
+        let base = parts.next().unwrap_or_default();
+        let base_ok = base.is_empty() || bases.get(key).unwrap_or(&empty).contains(base);
+        let deltas_ok = parts.all(|part| deltas.get(key).unwrap_or(&empty).contains(part));
+        if !(base_ok && deltas_ok) {
+            phantoms.push(format!(
+                "phantom_read: key {key} read {value:?} (line {}), never written",
+                op.line
+            ));
+        }
+    }
+    phantoms.truncate(20);
+    phantoms
+}
+
+fn describe_violation(history: &History, violation: &history::Violation) -> String {
+    let key = violation
+        .partition
+        .as_ref()
+        .map_or("?".to_owned(), Value::to_string);
+    let core: Vec<String> = violation
+        .core
+        .iter()
+        .filter_map(|&id| history.operations.get(id))
+        .take(12)
+        .map(|op| {
+            let output = op.output.as_ref().map_or("?".to_owned(), Value::to_string);
+            format!(
+                "line {}: process {} {} {} -> {output}",
+                op.line, op.process, op.f, op.input
+            )
+        })
+        .collect();
+    let more = violation.core.len().saturating_sub(core.len());
+    let more = if more > 0 {
+        format!(" | ... {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "key {key} cannot be linearized; core of {} operations: {}{more}",
+        violation.core.len(),
+        core.join(" | ")
+    )
+}

@@ -1,0 +1,252 @@
+//! The processes of the system under test, by slot: start, kill, pause, resume and restart them,
+//! and the connection clients use to reach each one.
+//!
+//! Invariant: every slot always holds a connection (to a dead process it answers `unsent` or
+//! `info` at once); a slot's process is `None` only between a kill and its restart.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value as Json};
+
+use super::connection::{Connection, Outcome};
+use super::error::RunError;
+use super::process::SutProcess;
+
+/// How long a stopping process may take to exit after its stdin closed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+struct Slot {
+    process: Option<SutProcess>,
+    connection: Arc<Connection>,
+    paused: bool,
+}
+
+/// The running processes of the system under test, all on one data directory.
+#[derive(Debug)]
+pub struct Cluster {
+    command: String,
+    log_dir: PathBuf,
+    slots: Vec<Mutex<Slot>>,
+}
+
+impl Cluster {
+    /// Starts `processes` copies of `command`, stderr of slot `i` to `log_dir/sut-i.log`.
+    pub fn start(command: &str, processes: usize, log_dir: &Path) -> Result<Self, RunError> {
+        if processes == 0 {
+            return Err(RunError::Config("at least one process is needed".into()));
+        }
+        let mut slots = Vec::with_capacity(processes);
+        for index in 0..processes {
+            let (process, connection) = spawn(command, log_dir, index)?;
+            slots.push(Mutex::new(Slot {
+                process: Some(process),
+                connection,
+                paused: false,
+            }));
+        }
+        Ok(Cluster {
+            command: command.to_owned(),
+            log_dir: log_dir.to_path_buf(),
+            slots,
+        })
+    }
+
+    /// The command line of every process.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Always false: a cluster has at least one slot.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    fn slot(&self, index: usize) -> MutexGuard<'_, Slot> {
+        self.slots[index % self.slots.len()]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The connection to slot `index` (modulo the number of slots).
+    pub fn connection(&self, index: usize) -> Arc<Connection> {
+        Arc::clone(&self.slot(index).connection)
+    }
+
+    /// Slots with a live process that is not paused.
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&index| {
+                let slot = self.slot(index);
+                slot.process.is_some() && !slot.paused
+            })
+            .collect()
+    }
+
+    /// Slots whose process is paused.
+    pub fn paused(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&index| self.slot(index).paused)
+            .collect()
+    }
+
+    /// SIGKILLs the process group of slot `index` (nothing if it is already dead).
+    pub fn kill(&self, index: usize) -> Result<(), RunError> {
+        let mut slot = self.slot(index);
+        slot.paused = false;
+        if let Some(mut process) = slot.process.take() {
+            process.kill()?;
+        }
+        Ok(())
+    }
+
+    /// SIGSTOPs the process group of slot `index`.
+    pub fn pause(&self, index: usize) -> Result<(), RunError> {
+        let mut slot = self.slot(index);
+        if let Some(process) = &slot.process {
+            process.pause()?;
+            slot.paused = true;
+        }
+        Ok(())
+    }
+
+    /// SIGCONTs every paused process.
+    pub fn resume_all(&self) -> Result<(), RunError> {
+        for index in 0..self.len() {
+            let mut slot = self.slot(index);
+            if let (true, Some(process)) = (slot.paused, &slot.process) {
+                process.resume()?;
+            }
+            slot.paused = false;
+        }
+        Ok(())
+    }
+
+    /// Slots whose process is dead (killed, or exited by itself).
+    pub fn dead(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&index| {
+                let mut slot = self.slot(index);
+                let exited = slot
+                    .process
+                    .as_mut()
+                    .is_some_and(|p| p.try_wait().is_some());
+                if exited {
+                    slot.process = None;
+                }
+                slot.process.is_none()
+            })
+            .collect()
+    }
+
+    /// Starts a new process in slot `index` and waits until it answers a read, at most
+    /// `bound`. Returns how long recovery took; `Err(detail)` inside `Ok` when it did not
+    /// recover in time (a finding about the system under test, not a runner error).
+    pub fn restart(
+        &self,
+        index: usize,
+        bound: Duration,
+    ) -> Result<Result<Duration, String>, RunError> {
+        self.kill(index)?;
+        let started = Instant::now();
+        let (process, connection) = spawn(&self.command, &self.log_dir, index)?;
+        {
+            let mut slot = self.slot(index);
+            slot.process = Some(process);
+            slot.connection = Arc::clone(&connection);
+        }
+        Ok(probe(&connection, started, bound))
+    }
+
+    /// Asks slot `index` a request outside the recorded history (hello, verify).
+    pub fn ask(&self, index: usize, request: Json, timeout: Duration) -> Outcome {
+        let Json::Object(request) = request else {
+            return Outcome::Unsent("a request must be a JSON object".into());
+        };
+        self.connection(index).call(request, timeout)
+    }
+
+    /// Stops every process: closes its stdin, waits a moment, then kills what is left.
+    pub fn stop(&self) {
+        for index in 0..self.len() {
+            let mut slot = self.slot(index);
+            if let Some(process) = &slot.process {
+                let _ = process.resume();
+            }
+            slot.connection.close();
+            slot.connection = Arc::new(Connection::closed());
+            if let Some(mut process) = slot.process.take() {
+                let _ = process.wait_or_kill(STOP_GRACE);
+            }
+            slot.paused = false;
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Retries a read until one is answered `ok` or the bound runs out.
+fn probe(connection: &Connection, started: Instant, bound: Duration) -> Result<Duration, String> {
+    let mut last = String::from("no answer");
+    let mut attempts = 0u32;
+    while started.elapsed() < bound && attempts < 10_000 {
+        attempts += 1;
+        let left = bound.saturating_sub(started.elapsed());
+        let outcome = connection.call(read_request(), left);
+        tracing::debug!(elapsed = ?started.elapsed(), ?outcome, "recovery probe");
+        match outcome {
+            Outcome::Ok(_) => return Ok(started.elapsed()),
+            Outcome::Fail(answer) => last = format!("fail {}", Json::Object(answer)),
+            Outcome::Info(why) | Outcome::Unsent(why) => {
+                last = why;
+                if connection_is_dead(&last) {
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Err(format!(
+        "no ok answer within {} ms after the restart (last: {last})",
+        bound.as_millis()
+    ))
+}
+
+fn connection_is_dead(why: &str) -> bool {
+    why.contains("closed its output") || why.contains("could not send")
+}
+
+fn read_request() -> Map<String, Json> {
+    match json!({"op": "get", "key": "k0"}) {
+        Json::Object(map) => map,
+        _ => unreachable!("a literal object"),
+    }
+}
+
+fn spawn(
+    command: &str,
+    log_dir: &Path,
+    index: usize,
+) -> Result<(SutProcess, Arc<Connection>), RunError> {
+    let log_path = log_dir.join(format!("sut-{index}.log"));
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(RunError::io(&log_path))?;
+    let (process, stdin, stdout) = SutProcess::spawn(command, Stdio::from(log))?;
+    Ok((process, Arc::new(Connection::new(stdin, stdout))))
+}

@@ -1,0 +1,115 @@
+//! Keeping a failure: the bundle of a failed run, written and fsynced before the run cleans up.
+
+use std::path::{Path, PathBuf};
+
+use super::bundle::{BundleWriter, BUNDLE_INDEX};
+use super::config::RunConfig;
+use super::error::RunError;
+use super::nemesis::NemesisReport;
+use super::promises::Promises;
+use super::report::{render_html, render_text, BundleIndex};
+use super::run::RunOutcome;
+use crate::lazyfs::MountedLazyFs;
+
+/// The faultline version written into every bundle.
+pub const FAULTLINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Files copied from the run's work directory when present: name, what it holds.
+const RUN_FILES: [(&str, &str); 5] = [
+    (
+        "history.jsonl",
+        "the history: every invocation, completion and fault",
+    ),
+    (
+        "trace.jsonl",
+        "lazy filesystem operation trace since the last power cut",
+    ),
+    (
+        "trace.previous.jsonl",
+        "lazy filesystem operation trace up to the last power cut",
+    ),
+    (
+        "fault-log.jsonl",
+        "lazy filesystem fault log (faults fired, power cuts)",
+    ),
+    ("sut-0.log", "stderr of the system under test, slot 0"),
+];
+
+/// Writes the bundle of a failed run under `out` and returns its path.
+pub fn write_bundle(
+    config: &RunConfig,
+    promises: &Promises,
+    report: &NemesisReport,
+    outcome: &RunOutcome,
+    work: &Path,
+    mount: Option<&MountedLazyFs>,
+    out: &Path,
+) -> Result<PathBuf, RunError> {
+    let failing_check = outcome.failing_check.clone().unwrap_or_default();
+    let name = format!("seed-{}-{failing_check}", config.seed);
+    let writer = BundleWriter::create(out, &name)?;
+    let mut files = Vec::new();
+    if let Some(mount) = mount {
+        mount.stop_trace();
+    }
+    for (file, what) in RUN_FILES {
+        let source = work.join(file);
+        if let Ok(bytes) = std::fs::read(&source) {
+            writer.write_file(file, &bytes)?;
+            files.push((file.to_owned(), what.to_owned()));
+        }
+    }
+    for slot in 1..config.processes {
+        let file = format!("sut-{slot}.log");
+        if let Ok(bytes) = std::fs::read(work.join(&file)) {
+            writer.write_file(&file, &bytes)?;
+            files.push((
+                file,
+                format!("stderr of the system under test, slot {slot}"),
+            ));
+        }
+    }
+    for (dir, what) in [
+        (
+            "image-before",
+            "the store directory's durable image just before the last crash",
+        ),
+        ("image-after", "the store directory at the end of the run"),
+    ] {
+        if work.join(dir).is_dir() {
+            writer.copy_tree(&work.join(dir), dir)?;
+            files.push((format!("{dir}/"), what.to_owned()));
+        }
+    }
+    files.push(("report.txt".into(), "this report as text".into()));
+    files.push(("report.html".into(), "this report as a web page".into()));
+    let index = BundleIndex {
+        faultline_version: FAULTLINE_VERSION.to_owned(),
+        seed: config.seed,
+        failing_check,
+        config: RunConfig {
+            planned_faults: None,
+            ..config.clone()
+        },
+        promises: promises.to_string(),
+        checks: outcome.checks.clone(),
+        faults: report.faults.clone(),
+        operations: outcome.operations,
+        crashes: outcome.crashes,
+        files,
+    };
+    writer.write_file("report.txt", render_text(&index).as_bytes())?;
+    writer.write_file("report.html", render_html(&index).as_bytes())?;
+    let json =
+        serde_json::to_vec_pretty(&index).map_err(|error| RunError::Config(error.to_string()))?;
+    writer.write_file(BUNDLE_INDEX, &json)?;
+    Ok(writer.finish()?)
+}
+
+/// The configuration that replays the bundle: its config, with its faults as the plan.
+pub fn replay_config(index: &BundleIndex) -> RunConfig {
+    RunConfig {
+        planned_faults: Some(index.faults.clone()),
+        ..index.config.clone()
+    }
+}

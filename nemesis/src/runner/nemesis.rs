@@ -1,0 +1,358 @@
+//! The nemesis: applies faults to the system under test, from the seeded schedule or from a
+//! recorded list (replay), records each one in the history and in the run's fault list, and
+//! checks that every crash is followed by a recovery within the bound.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::cleanup::copy_tree;
+use super::cluster::Cluster;
+use super::config::{FaultRecord, RunConfig};
+use super::error::RunError;
+use super::promises::{Promise, Promises};
+use super::record::Recorder;
+use super::schedule::{FaultContext, FaultKind, FaultSchedule, FaultWeights};
+use crate::lazyfs::{FaultKind as FsFault, MountedLazyFs};
+
+/// What the nemesis did in a run.
+#[derive(Debug, Default)]
+pub struct NemesisReport {
+    /// Every fault applied (or skipped, with why), in order.
+    pub faults: Vec<FaultRecord>,
+    /// Faults applied, by kind.
+    pub counts: BTreeMap<FaultKind, u64>,
+    /// Crashes followed by a recovery within the bound.
+    pub crashes: u64,
+    /// A fault the system under test only promises to detect was injected.
+    pub detect_only: bool,
+    /// A restart that did not recover within the bound: which slot, after what, and why.
+    pub recovery_failure: Option<String>,
+}
+
+/// The nemesis of one run.
+pub struct Nemesis<'a> {
+    config: &'a RunConfig,
+    cluster: &'a Cluster,
+    mount: Option<&'a MountedLazyFs>,
+    recorder: &'a Recorder,
+    promises: &'a Promises,
+    schedule: FaultSchedule,
+    work_dir: PathBuf,
+    filesystem_faults_active: bool,
+    report: NemesisReport,
+}
+
+impl<'a> Nemesis<'a> {
+    /// A nemesis over `cluster` (and `mount`, when the data directory is on the lazy
+    /// filesystem), picking only faults that are enabled and promised.
+    pub fn new(
+        config: &'a RunConfig,
+        cluster: &'a Cluster,
+        mount: Option<&'a MountedLazyFs>,
+        recorder: &'a Recorder,
+        promises: &'a Promises,
+        work_dir: PathBuf,
+    ) -> Self {
+        let schedule = FaultSchedule::new(
+            config.seed ^ 0x006E_656D_6573_6973,
+            effective_weights(config, promises),
+        );
+        Nemesis {
+            config,
+            cluster,
+            mount,
+            recorder,
+            promises,
+            schedule,
+            work_dir,
+            filesystem_faults_active: false,
+            report: NemesisReport::default(),
+        }
+    }
+
+    /// Applies faults until `stop` is set or a recovery fails (then sets `stop` itself).
+    pub fn run(mut self, stop: &AtomicBool) -> Result<NemesisReport, RunError> {
+        let planned = self.config.planned_faults.clone();
+        let mut planned = planned.map(|faults| faults.into_iter());
+        let (low, high) = (
+            self.config.fault_interval_min_ms,
+            self.config
+                .fault_interval_max_ms
+                .max(self.config.fault_interval_min_ms),
+        );
+        let mut next_at_ms = 0;
+        for _ in 0..1_000_000u32 {
+            let (kind, target, crash_seed) = match planned.as_mut() {
+                Some(faults) => match faults.next() {
+                    Some(fault) => {
+                        next_at_ms = fault.at_ms;
+                        (Some(fault.kind), fault.target, fault.crash_seed)
+                    }
+                    None => break,
+                },
+                None => {
+                    next_at_ms += low + self.schedule.draw(high - low + 1);
+                    (None, None, None)
+                }
+            };
+            if !sleep_until(self.recorder, next_at_ms, stop) {
+                break;
+            }
+            let kind = match kind {
+                Some(kind) => kind,
+                None => match self.schedule.next(&self.context()) {
+                    Some(kind) => kind,
+                    None => continue,
+                },
+            };
+            self.apply(kind, target, crash_seed)?;
+            if self.report.recovery_failure.is_some() {
+                stop.store(true, Ordering::SeqCst);
+                break;
+            }
+        }
+        Ok(self.report)
+    }
+
+    fn context(&self) -> FaultContext {
+        FaultContext {
+            running: self.cluster.running().len(),
+            paused: self.cluster.paused().len(),
+            lazyfs: self.mount.is_some(),
+            filesystem_faults_active: self.filesystem_faults_active,
+        }
+    }
+
+    /// Applies one fault; `target` and `crash_seed` come from a replayed record or are drawn.
+    pub fn apply(
+        &mut self,
+        kind: FaultKind,
+        target: Option<usize>,
+        crash_seed: Option<u64>,
+    ) -> Result<(), RunError> {
+        let at_ms = self.recorder.elapsed_ms();
+        if !self.context().applies(kind) {
+            self.note(
+                at_ms,
+                kind,
+                None,
+                None,
+                "skipped: does not apply now".into(),
+            );
+            return Ok(());
+        }
+        if self.promises.for_fault(kind) == Some(Promise::Detect) {
+            self.report.detect_only = true;
+        }
+        let running = self.cluster.running();
+        let pick = |schedule: &mut FaultSchedule| {
+            target.unwrap_or_else(|| running[schedule.draw(running.len() as u64) as usize])
+        };
+        let (target, crash_seed, detail) = match kind {
+            FaultKind::KillOne => {
+                let slot = pick(&mut self.schedule);
+                self.before_crash(kind, Some(slot));
+                self.cluster.kill(slot)?;
+                (Some(slot), None, self.recover(&[slot], kind)?)
+            }
+            FaultKind::KillAll | FaultKind::PowerCut => {
+                let seed = (kind == FaultKind::PowerCut)
+                    .then(|| crash_seed.unwrap_or_else(|| self.schedule.draw(u64::MAX)));
+                self.before_crash(kind, None);
+                for slot in 0..self.cluster.len() {
+                    self.cluster.kill(slot)?;
+                }
+                let mut detail = String::new();
+                if let (Some(seed), Some(mount)) = (seed, self.mount) {
+                    let report = mount.power_cut(seed)?;
+                    detail = format!("{report:?}; ");
+                    self.rotate_trace();
+                }
+                let slots: Vec<usize> = (0..self.cluster.len()).collect();
+                detail.push_str(&self.recover(&slots, kind)?);
+                (None, seed, detail)
+            }
+            FaultKind::Pause => {
+                let slot = pick(&mut self.schedule);
+                self.cluster.pause(slot)?;
+                (Some(slot), None, format!("paused slot {slot}"))
+            }
+            FaultKind::Resume => {
+                self.cluster.resume_all()?;
+                (None, None, "resumed every paused process".into())
+            }
+            FaultKind::Heal => {
+                self.cluster.resume_all()?;
+                if let Some(mount) = self.mount {
+                    mount.heal();
+                }
+                self.filesystem_faults_active = false;
+                (
+                    None,
+                    None,
+                    "resumed every process, disarmed every filesystem fault".into(),
+                )
+            }
+            FaultKind::FsyncEio
+            | FaultKind::Enospc
+            | FaultKind::BitFlip
+            | FaultKind::MisdirectedWrite => {
+                let (fs_fault, count) = filesystem_fault(kind);
+                if let Some(mount) = self.mount {
+                    mount.inject(fs_fault, &self.config.fault_pattern, count)?;
+                    self.filesystem_faults_active = true;
+                }
+                let times = count.map_or("until healed".to_owned(), |n| format!("{n} time(s)"));
+                (
+                    None,
+                    None,
+                    format!(
+                        "{} on {} {times}",
+                        fs_fault.name(),
+                        self.config.fault_pattern
+                    ),
+                )
+            }
+        };
+        *self.report.counts.entry(kind).or_default() += 1;
+        self.note(at_ms, kind, target, crash_seed, detail);
+        Ok(())
+    }
+
+    /// Keeps the durable image as it was just before a crash, for the bundle.
+    fn before_crash(&self, kind: FaultKind, target: Option<usize>) {
+        let source = match self.mount {
+            Some(mount) => mount.backing_dir().to_path_buf(),
+            None => self.work_dir.join("store"),
+        };
+        let _ = copy_tree(&source, &self.work_dir.join("image-before"));
+        let label = format!("before {} {target:?}", kind.name());
+        if let Some(mount) = self.mount {
+            mount.mark(&label);
+        }
+        self.recorder.sync();
+    }
+
+    /// Starts the trace afresh after a power cut, keeping the segment that led up to it.
+    fn rotate_trace(&self) {
+        let Some(mount) = self.mount else { return };
+        let current = self.work_dir.join("trace.jsonl");
+        if mount.stop_trace().is_some() {
+            let _ = std::fs::rename(&current, self.work_dir.join("trace.previous.jsonl"));
+        }
+        let _ = mount.start_trace(&current);
+    }
+
+    /// Restarts `slots` and checks each recovers within the bound.
+    fn recover(&mut self, slots: &[usize], kind: FaultKind) -> Result<String, RunError> {
+        let bound = Duration::from_millis(self.config.recovery_timeout_ms);
+        let mut times = Vec::new();
+        for &slot in slots {
+            let mut restarted = self.cluster.restart(slot, bound)?;
+            if let (Err(why), Some(mount), true) =
+                (&restarted, self.mount, self.filesystem_faults_active)
+            {
+                // A store need not start on a full or failing disk, only once the disk is back.
+                mount.heal();
+                self.filesystem_faults_active = false;
+                let detail = format!(
+                    "slot {slot} did not start with filesystem faults armed ({why}); disarmed them"
+                );
+                self.recorder.fault(FaultKind::Heal.name(), &detail);
+                times.push(detail);
+                restarted = self.cluster.restart(slot, bound)?;
+            }
+            match restarted {
+                Ok(took) => times.push(format!("slot {slot} recovered in {} ms", took.as_millis())),
+                Err(why) => {
+                    let failure = format!("after {}: slot {slot}: {why}", kind.name());
+                    self.report.recovery_failure = Some(failure.clone());
+                    return Ok(failure);
+                }
+            }
+        }
+        self.report.crashes += 1;
+        Ok(times.join(", "))
+    }
+
+    fn note(
+        &mut self,
+        at_ms: u64,
+        kind: FaultKind,
+        target: Option<usize>,
+        crash_seed: Option<u64>,
+        detail: String,
+    ) {
+        tracing::debug!(at_ms, fault = kind.name(), %detail, "fault applied");
+        self.recorder.fault(kind.name(), &detail);
+        self.report.faults.push(FaultRecord {
+            at_ms,
+            kind,
+            target,
+            crash_seed,
+            detail,
+        });
+    }
+}
+
+/// The configured weights, zero for faults not enabled or not promised, and zero for faults
+/// only promised to be detected unless this run is one of every `detect_every` runs (a run
+/// with such a fault holds the store to less, so most runs are kept free of them).
+pub fn effective_weights(config: &RunConfig, promises: &Promises) -> FaultWeights {
+    let mut weights = config.weights.clone();
+    let detect_run =
+        config.detect_every > 0 && config.seed % config.detect_every == config.detect_every - 1;
+    for kind in FaultKind::ALL {
+        let enabled = match promises.for_fault(kind) {
+            Some(Promise::Survive) => config.faults.contains(&kind),
+            Some(Promise::Detect) => config.faults.contains(&kind) && detect_run,
+            None => false,
+        };
+        if !enabled {
+            set_weight(&mut weights, kind, 0);
+        }
+    }
+    weights
+}
+
+fn set_weight(weights: &mut FaultWeights, kind: FaultKind, weight: u32) {
+    let slot = match kind {
+        FaultKind::KillOne => &mut weights.kill_one,
+        FaultKind::KillAll => &mut weights.kill_all,
+        FaultKind::Pause => &mut weights.pause,
+        FaultKind::Resume => &mut weights.resume,
+        FaultKind::PowerCut => &mut weights.power_cut,
+        FaultKind::FsyncEio => &mut weights.fsync_eio,
+        FaultKind::Enospc => &mut weights.enospc,
+        FaultKind::BitFlip => &mut weights.bit_flip,
+        FaultKind::MisdirectedWrite => &mut weights.misdirected_write,
+        FaultKind::Heal => &mut weights.heal,
+    };
+    *slot = weight;
+}
+
+/// The lazy filesystem fault behind a runner fault, and how many times it fires.
+fn filesystem_fault(kind: FaultKind) -> (FsFault, Option<u64>) {
+    match kind {
+        FaultKind::FsyncEio => (FsFault::FsyncEio, Some(1)),
+        FaultKind::Enospc => (FsFault::WriteEnospc, None),
+        FaultKind::BitFlip => (FsFault::ReadBitflip, Some(1)),
+        _ => (FsFault::MisdirectedWrite, Some(1)),
+    }
+}
+
+/// Sleeps until the run's clock reads `at_ms`; false if `stop` was set meanwhile.
+fn sleep_until(recorder: &Recorder, at_ms: u64, stop: &AtomicBool) -> bool {
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let now = recorder.elapsed_ms();
+        if now >= at_ms {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis((at_ms - now).min(20)));
+    }
+}
