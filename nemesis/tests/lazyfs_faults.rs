@@ -7,7 +7,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 
-use lazyfs_support::{fsync_dir, keep_everything, mount, write_file};
+use lazyfs_support::{fsync_dir, keep_everything, mount, mount_with, write_file};
 use nemesis::lazyfs::FaultKind;
 
 #[test]
@@ -168,4 +168,39 @@ fn malformed_patterns_and_commands_are_refused_clearly() {
         .control("status")
         .expect("status")
         .contains("\"pending_ops\""));
+}
+
+#[test]
+fn a_full_cache_refuses_writes_with_enospc_and_says_why() {
+    let Some(fx) = mount_with(keep_everything(), 64 * 1024) else {
+        return;
+    };
+    let error = fs::write(fx.path("big"), vec![1u8; 256 * 1024]).expect_err("over the bound");
+    assert_eq!(error.raw_os_error(), Some(libc::ENOSPC));
+    let log = fx.fs.fault_log();
+    let entry = log
+        .iter()
+        .find(|e| e.event == "cache-full")
+        .expect("logged");
+    assert!(entry.detail.contains("limit 65536"), "{entry:?}");
+    fs::write(fx.path("small"), b"fits").expect("small writes still work");
+}
+
+#[test]
+fn deleted_files_free_their_memory_once_the_unlink_is_durable() {
+    let Some(fx) = mount(keep_everything()) else {
+        return;
+    };
+    let status = |fx: &lazyfs_support::Fixture| -> u64 {
+        let text = fx.fs.control("status").expect("status");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        json["used_bytes"].as_u64().expect("used_bytes")
+    };
+    for round in 0..5 {
+        write_file(&fx.path("segment"), &vec![round; 100_000], true);
+        fsync_dir(&fx.mount_point);
+        fs::remove_file(fx.path("segment")).expect("unlink");
+        fsync_dir(&fx.mount_point);
+    }
+    assert_eq!(status(&fx), 0, "nothing held for deleted files");
 }

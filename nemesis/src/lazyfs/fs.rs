@@ -334,6 +334,9 @@ impl Filesystem for FuseAdapter {
                 }
                 other => other?,
             };
+            if attr.kind == NodeKind::Dir {
+                return Err(FsError::IsDir);
+            }
             state.model.open(attr.ino)?;
             Ok(attr)
         });

@@ -37,6 +37,11 @@ impl Drop for Fixture {
 
 /// Mount with `policy`, or `None` (with a printed reason) where FUSE is unavailable.
 pub fn mount(policy: CrashPolicy) -> Option<Fixture> {
+    mount_with(policy, 1 << 30)
+}
+
+/// Mount with `policy` and a bound of `cache_limit_bytes` on the memory held.
+pub fn mount_with(policy: CrashPolicy, cache_limit_bytes: u64) -> Option<Fixture> {
     if !Path::new("/dev/fuse").exists() {
         eprintln!("SKIPPED: /dev/fuse is missing, the lazy filesystem cannot be mounted here");
         return None;
@@ -48,6 +53,7 @@ pub fn mount(policy: CrashPolicy) -> Option<Fixture> {
     fs::create_dir_all(&outside).expect("outside dir");
     let mut options = LazyFsOptions::new(&backing, &mount_point);
     options.crash_policy = policy;
+    options.cache_limit_bytes = cache_limit_bytes;
     options.fault_log = Some(outside.join("faults.jsonl"));
     let fs = LazyFs::mount(options).expect("mount the lazy filesystem");
     let mount_point = fs.mount_point().to_path_buf();

@@ -82,11 +82,18 @@ impl DiskModel {
         Ok(())
     }
 
-    /// Drop an open handle; an unlinked, closed file's live content is freed.
+    /// Drop an open handle; an unlinked, closed file's live content is freed (and the whole
+    /// inode once no durable name is left).
     pub fn release(&mut self, ino: Ino) {
         if let Some(inode) = self.inodes.get_mut(&ino) {
             inode.open_handles = inode.open_handles.saturating_sub(1);
         }
         self.forget_if_unreachable(ino);
+        let orphan = self.inodes.get(&ino).is_some_and(|inode| {
+            inode.open_handles == 0 && inode.live_parent.is_none() && inode.durable_parent.is_none()
+        });
+        if orphan {
+            self.collect_garbage();
+        }
     }
 }

@@ -204,7 +204,12 @@ impl DiskModel {
             .iter()
             .map(|(&ino, inode)| (ino, inode.kind))
             .collect();
-        DiskImage::from_namespace(&self.live, &kinds, |ino| self.inodes[&ino].live.clone())
+        DiskImage::from_namespace(&self.live, &kinds, |ino| {
+            self.inodes
+                .get(&ino)
+                .map(|i| i.live.clone())
+                .unwrap_or_default()
+        })
     }
 
     /// What the disk holds now (what survives a cut that loses every pending operation).
@@ -215,7 +220,10 @@ impl DiskModel {
             .map(|(&ino, inode)| (ino, inode.kind))
             .collect();
         DiskImage::from_namespace(&self.durable, &kinds, |ino| {
-            self.inodes[&ino].durable.clone()
+            self.inodes
+                .get(&ino)
+                .map(|i| i.durable.clone())
+                .unwrap_or_default()
         })
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::DiskModel;
 use crate::lazyfs::crash::DurableSnapshot;
-use crate::lazyfs::ops::{apply_file_op, Ino, NodeKind, Op};
+use crate::lazyfs::ops::{apply_file_op, Ino, NodeKind, Op, ROOT_INO};
 use crate::lazyfs::FsError;
 
 impl DiskModel {
@@ -65,6 +65,7 @@ impl DiskModel {
         for op in &applied {
             self.apply_durable_dir_op(op);
         }
+        self.collect_garbage();
         Ok(applied)
     }
 
@@ -169,6 +170,50 @@ impl DiskModel {
             seqs.windows(2).all(|w| w[0] < w[1]),
             "pending operations out of order"
         );
+    }
+
+    /// Drop every inode nothing can reach any more: no live name, no durable name, not
+    /// open, not named by a pending directory operation, and (for a directory) no durable
+    /// entries. Its pending writes can never reach a crash state, so they go too.
+    pub(crate) fn collect_garbage(&mut self) {
+        let named: HashSet<Ino> = self
+            .pending
+            .iter()
+            .filter_map(|p| dir_op_keys(&p.op).1)
+            .collect();
+        let durable = &self.durable;
+        let dead: HashSet<Ino> = self
+            .inodes
+            .iter()
+            .filter(|(ino, inode)| {
+                inode.live_parent.is_none()
+                    && inode.durable_parent.is_none()
+                    && inode.open_handles == 0
+                    && **ino != ROOT_INO
+                    && !named.contains(ino)
+                    && durable.get(ino).is_none_or(|entries| entries.is_empty())
+            })
+            .map(|(ino, _)| *ino)
+            .collect();
+        if dead.is_empty() {
+            return;
+        }
+        let mut freed = 0u64;
+        self.pending.retain(|pending| match pending.op.file_ino() {
+            Some(ino) if dead.contains(&ino) => {
+                freed += pending.op.held_bytes();
+                false
+            }
+            _ => true,
+        });
+        for ino in &dead {
+            if let Some(inode) = self.inodes.remove(ino) {
+                freed += (inode.live.len() + inode.durable.len()) as u64;
+            }
+            self.live.remove(ino);
+            self.durable.remove(ino);
+        }
+        self.used_bytes -= freed;
     }
 
     fn take_file_ops(&mut self, ino: Ino) -> Vec<Op> {

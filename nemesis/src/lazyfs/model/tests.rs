@@ -191,6 +191,28 @@ fn misdirected_write_reaches_the_disk_at_the_wrong_offset() {
 }
 
 #[test]
+fn deleted_files_are_forgotten_once_the_unlink_is_durable() {
+    let mut model = DiskModel::new(LIMIT);
+    let ino = file(&mut model, "segment", &[9; 10_000]);
+    model.fsync(ino).expect("fsync");
+    model.fsync(ROOT_INO).expect("fsync dir");
+    assert_eq!(model.used_bytes().0, 20_000, "live and durable copies");
+    model
+        .remove(ROOT_INO, "segment", NodeKind::File)
+        .expect("unlink");
+    assert_eq!(
+        model.used_bytes().0,
+        10_000,
+        "the durable copy stays until the unlink is durable"
+    );
+    assert!(model.attr(ino).is_ok());
+    model.fsync(ROOT_INO).expect("fsync dir");
+    assert_eq!(model.used_bytes().0, 0);
+    assert!(model.attr(ino).is_err(), "the inode is gone");
+    model.check_invariants();
+}
+
+#[test]
 fn cache_bound_refuses_writes_with_a_clear_error() {
     let mut model = DiskModel::new(100);
     let ino = model
