@@ -27,6 +27,9 @@ pub struct CheckOptions {
     pub threads: usize,
     /// At most this many extra searches to shrink a violation to its core.
     pub shrink_checks_max: usize,
+    /// Each of those searches gives up after this many steps plus 8 per operation (the
+    /// operations it tried to relax then stay in the core).
+    pub shrink_steps_max: u64,
 }
 
 impl Default for CheckOptions {
@@ -35,7 +38,8 @@ impl Default for CheckOptions {
             timeout: None,
             memory_budget_bytes: 1 << 30,
             threads: 0,
-            shrink_checks_max: 2_000,
+            shrink_checks_max: 500,
+            shrink_steps_max: 2_000,
         }
     }
 }
@@ -133,6 +137,7 @@ pub fn check<M: Model>(
         memory_budget_bytes: options.memory_budget_bytes,
         memory_used_bytes: &memory_used_bytes,
         stop: &stop,
+        steps_max: None,
     };
     let results: Mutex<Vec<(usize, PartitionResult)>> = Mutex::new(Vec::new());
     let next_partition = AtomicUsize::new(0);
@@ -151,7 +156,7 @@ pub fn check<M: Model>(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let result = check_partition(model, ops, &limits, options.shrink_checks_max);
+        let result = check_partition(model, ops, &limits, options);
         if matches!(result, PartitionResult::Violation { .. }) {
             stop.store(true, Ordering::Relaxed);
         }
@@ -200,13 +205,20 @@ fn check_partition<M: Model>(
     model: &M,
     ops: &[&Operation],
     limits: &Limits,
-    shrink_checks_max: usize,
+    options: &CheckOptions,
 ) -> PartitionResult {
     match wgl::search::<M, u128>(model, ops, limits) {
         Search::Linearizable | Search::Cancelled => PartitionResult::Done,
+        Search::TooLong => PartitionResult::Unknown(Limit::Deadline),
         Search::OutOfBudget(limit) => PartitionResult::Unknown(limit),
         Search::NotLinearizable { longest } => {
-            match shrink::confirm(model, ops, limits, shrink_checks_max) {
+            match shrink::confirm(
+                model,
+                ops,
+                limits,
+                options.shrink_checks_max,
+                options.shrink_steps_max,
+            ) {
                 Confirmation::Violation(confirmed) => {
                     PartitionResult::Violation { confirmed, longest }
                 }

@@ -53,21 +53,36 @@ fn prefix(ops: &[&Operation], cut_ns: u64) -> Vec<(usize, Operation)> {
 
 struct Shrinker<'a, M> {
     model: &'a M,
-    limits: &'a Limits<'a>,
+    /// The check's limits.
+    limits: Limits<'a>,
+    /// The same with a step cap per search, for relaxing.
+    capped_limits: Limits<'a>,
     checks_left: usize,
+    /// Whether a search hit the step cap (so the core may not be minimal).
+    capped: bool,
 }
 
 impl<M: Model> Shrinker<'_, M> {
-    /// `Some(true)` non-linearizable, `Some(false)` linearizable, `None` out of bounds.
-    fn fails(&mut self, ops: &[(usize, Operation)]) -> Option<bool> {
+    /// `Some(true)` non-linearizable, `Some(false)` linearizable or too long to tell (the
+    /// caller then keeps the operation strict), `None` out of checks, time or memory.
+    fn fails(&mut self, ops: &[(usize, Operation)], capped: bool) -> Option<bool> {
         if self.checks_left == 0 {
             return None;
         }
         self.checks_left -= 1;
         let refs: Vec<&Operation> = ops.iter().map(|(_, op)| op).collect();
-        match search::<M, u128>(self.model, &refs, self.limits) {
+        let limits = if capped {
+            &self.capped_limits
+        } else {
+            &self.limits
+        };
+        match search::<M, u128>(self.model, &refs, limits) {
             Search::NotLinearizable { .. } => Some(true),
             Search::Linearizable => Some(false),
+            Search::TooLong => {
+                self.capped = true;
+                Some(false)
+            }
             _ => None,
         }
     }
@@ -80,7 +95,7 @@ impl<M: Model> Shrinker<'_, M> {
         let (mut low, mut high) = (0, cuts.len());
         while low < high {
             let middle = (low + high) / 2;
-            match self.fails(&prefix(ops, cuts[middle])) {
+            match self.fails(&prefix(ops, cuts[middle]), false) {
                 Some(true) => high = middle,
                 Some(false) => low = middle + 1,
                 None => break,
@@ -103,7 +118,7 @@ impl<M: Model> Shrinker<'_, M> {
                 chunk_indices
                     .iter()
                     .for_each(|index| candidate[*index].1 = relaxed(&ops[*index].1));
-                match self.fails(&candidate) {
+                match self.fails(&candidate, true) {
                     Some(true) => ops.clone_from_slice(&candidate),
                     Some(false) => {}
                     None => return false,
@@ -129,11 +144,18 @@ pub(crate) fn confirm<M: Model>(
     ops: &[&Operation],
     limits: &Limits,
     checks_max: usize,
+    steps_max: u64,
 ) -> Confirmation {
+    let capped_limits = Limits {
+        steps_max: Some(steps_max + 8 * ops.len() as u64),
+        ..*limits
+    };
     let mut shrinker = Shrinker {
         model,
-        limits,
+        limits: *limits,
+        capped_limits,
         checks_left: checks_max,
+        capped: false,
     };
     let failing_prefix = shrinker.shortest_failing_prefix(ops);
     match exact_fails(model, &failing_prefix, limits) {
@@ -160,7 +182,7 @@ pub(crate) fn confirm<M: Model>(
         other => return Confirmation::Unconfirmed(other),
     }
     let mut shrunk = failing_prefix.clone();
-    let mut core_minimal = shrinker.relax_chunks(&mut shrunk);
+    let mut core_minimal = shrinker.relax_chunks(&mut shrunk) && !shrinker.capped;
     if !matches!(
         exact_fails(model, &shrunk, limits),
         Search::NotLinearizable { .. }

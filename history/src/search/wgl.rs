@@ -22,11 +22,14 @@ const POLL_EVERY_STEPS: u64 = 4096;
 const CACHE_ENTRY_OVERHEAD_BYTES: usize = 16;
 
 /// The bounds shared by all searches of one check.
+#[derive(Clone, Copy)]
 pub(crate) struct Limits<'a> {
     pub deadline: Option<Instant>,
     pub memory_budget_bytes: usize,
     pub memory_used_bytes: &'a AtomicUsize,
     pub stop: &'a AtomicBool,
+    /// At most this many search steps (`None`: unbounded but for the other limits).
+    pub steps_max: Option<u64>,
 }
 
 /// Which bound was hit.
@@ -49,6 +52,8 @@ pub(crate) enum Search {
     OutOfBudget(Limit),
     /// Another partition found a violation first.
     Cancelled,
+    /// `Limits::steps_max` ran out.
+    TooLong,
 }
 
 /// How the memoisation cache identifies a linearized set.
@@ -201,6 +206,9 @@ pub(crate) fn search<M: Model, K: CacheKey>(
             unflushed_bytes = 0;
             if limits.stop.load(Ordering::Relaxed) {
                 break Search::Cancelled;
+            }
+            if limits.steps_max.is_some_and(|steps_max| steps > steps_max) {
+                break Search::TooLong;
             }
             if used > limits.memory_budget_bytes {
                 break Search::OutOfBudget(Limit::Memory);

@@ -61,7 +61,7 @@ pub fn generate(shape: Shape) -> History {
             continue;
         }
         let client = idle[rng.random_range(0..idle.len())];
-        let earliest = clients[client].idle_from_ns.max(point_ns - window_ns);
+        let earliest = (clients[client].idle_from_ns + 1).max(point_ns - window_ns);
         let call_ns = rng.random_range(earliest..=point_ns);
         let return_ns = point_ns + rng.random_range(0..window_ns);
         let key = match shape.workload {
@@ -69,7 +69,11 @@ pub fn generate(shape: Shape) -> History {
             Workload::Kv(keys) => Some(Value::Str(format!("k{}", rng.random_range(0..keys)))),
         };
         let current = state.get(&key).cloned().unwrap_or(Value::Nil);
-        let written = Value::Int(produced as i64);
+        // Lists, so that appends always apply to what a write left.
+        let written = match shape.workload {
+            Workload::Register => Value::Int(produced as i64),
+            Workload::Kv(_) => Value::List(vec![Value::Int(produced as i64)]),
+        };
         let (f, input, output, next) = match (shape.workload, rng.random_range(0..3)) {
             (_, 0) => ("read", Value::Nil, current.clone(), current.clone()),
             (_, 1) => ("write", written.clone(), written.clone(), written),
@@ -102,7 +106,7 @@ pub fn generate(shape: Shape) -> History {
                 ("cas", input.clone(), input, next)
             }
             (Workload::Kv(_), _) => {
-                let delta = Value::List(vec![written]);
+                let delta = written;
                 let next = history::append_value(&current, &delta).unwrap();
                 ("append", delta.clone(), delta, next)
             }
