@@ -88,7 +88,7 @@ pub const MODELS: &[ModelInfo] = &[
         summary: "frontier protocol: batches at [lower, upper), readers wait, producers crash",
         processes_meaning: "producers",
         default_processes: 2,
-        processes_range: (1, 4),
+        processes_range: (1, 3),
         check: check_instance::<FrontierModel>,
         serve: serve_instance::<FrontierModel>,
     },

@@ -4,16 +4,19 @@
 //!
 //! **Modelled.** `producers` producers each cover the times `0..TIMES`. A producer at frontier
 //! `f` stages a batch `[f, u)` (one or two times wide; written but not yet visible), then
-//! commits it (visible; its frontier becomes `u`). One producer may crash at any point, leaving
-//! its staged batch invisible and its frontier where it was. The store's frontier is the least
-//! producer frontier. When a producer is dead (its lease ran out), the controller aborts it:
-//! it discards its staged batch and closes its remaining times with an empty batch, so the
-//! frontier is no longer held back. A reader waits to read time `READ_TIME` until the frontier
-//! is past it, then reads every visible batch covering that time.
+//! commits it (visible; its frontier becomes `u`) with a compare-and-set: the commit fails if
+//! the store's frontier for that producer is no longer the batch's lower. One producer may
+//! crash at any point, leaving its staged batch invisible and its frontier where it was; one
+//! may pause past its lease (it looks dead) and resume later. The store's frontier is the least
+//! producer frontier. When a producer looks dead, the controller aborts it: it discards its
+//! staged batch and closes its remaining times with an empty batch, so the frontier is no
+//! longer held back; a paused producer that resumes finds its commit refused and stops. A
+//! reader waits to read time `READ_TIME` until the frontier is past it, then reads every
+//! visible batch covering that time.
 //!
 //! **Abstracted away.** Batch contents (a batch is its producer and time range), blob writes
-//! and the compare-and-append on the frontier (committing is one atomic step), lease clocks
-//! (a dead producer can be aborted at once; a live one never is), several readers.
+//! (committing, compare-and-set included, is one atomic step), lease clocks (a crashed or
+//! paused producer can be aborted at once; a running one never is), several readers.
 //!
 //! **Buggy variant** (reader waiting for equality, no abort of a dead producer): the reader
 //! waits for the frontier to *equal* `READ_TIME + 1`, which a two-time batch jumps over, and
@@ -29,6 +32,8 @@ use stateright::{Model, Property};
 const TIMES: u8 = 3;
 /// The time the reader reads.
 const READ_TIME: u8 = 1;
+/// Pauses one run may inject.
+const MAX_PAUSES: u8 = 1;
 
 /// The frontier model for a variant and a number of producers.
 #[derive(Clone, Debug)]
@@ -40,6 +45,9 @@ pub struct FrontierModel {
     pub(crate) reader_waits_past_time: bool,
     /// How many producers may crash (one by default, the mid-iteration crash of the protocol).
     pub(crate) max_crashes: u8,
+    /// A commit checks the producer's frontier is still where it left it. Switched off only
+    /// by the test that shows the safety property catches an aborted producer that resumes.
+    pub(crate) commit_checks_frontier: bool,
 }
 
 impl FrontierModel {
@@ -50,18 +58,27 @@ impl FrontierModel {
             producers,
             reader_waits_past_time: true,
             max_crashes: 1,
+            commit_checks_frontier: true,
         }
     }
 }
 
-/// One producer.
+/// One producer, as the store records it and as the producer itself believes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Producer {
+    /// The store's record of this producer's frontier.
     frontier: u8,
+    /// Where the producer believes it is: the lower of its next batch.
+    lower: u8,
     /// Upper of the batch written but not yet committed.
     staged_upper: Option<u8>,
     crashed: bool,
+    /// Paused past its lease: it looks dead but will come back.
+    paused: bool,
+    /// The controller closed its times.
     aborted: bool,
+    /// Its commit found its frontier moved (it was aborted): it stops.
+    fenced: bool,
 }
 
 /// A committed (visible) batch.
@@ -92,6 +109,7 @@ pub enum Reader {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FrontierState {
     producers: Vec<Producer>,
+    pauses: u8,
     batches: Vec<Batch>,
     reader: Reader,
 }
@@ -101,11 +119,15 @@ pub struct FrontierState {
 pub enum FrontierAction {
     /// Producer writes the batch `[frontier, upper)` (not visible yet).
     Stage { producer: u8, upper: u8 },
-    /// Producer commits its staged batch.
+    /// Producer commits its staged batch with a compare-and-set on its frontier.
     Commit(u8),
     /// Producer crashes.
     Crash(u8),
-    /// Controller aborts a dead producer and closes its remaining times.
+    /// Producer pauses past its lease (it looks dead).
+    Pause(u8),
+    /// Producer continues after a pause.
+    Resume(u8),
+    /// Controller aborts a producer that looks dead and closes its remaining times.
     Abort(u8),
     /// Reader reads its time.
     Read,
@@ -133,12 +155,16 @@ impl Model for FrontierModel {
     fn init_states(&self) -> Vec<FrontierState> {
         let producer = Producer {
             frontier: 0,
+            lower: 0,
             staged_upper: None,
             crashed: false,
+            paused: false,
             aborted: false,
+            fenced: false,
         };
         vec![FrontierState {
             producers: vec![producer; usize::from(self.producers)],
+            pauses: 0,
             batches: Vec::new(),
             reader: Reader::Waiting,
         }]
@@ -147,20 +173,23 @@ impl Model for FrontierModel {
     fn actions(&self, state: &FrontierState, actions: &mut Vec<FrontierAction>) {
         let crashes = state.producers.iter().filter(|p| p.crashed).count();
         let may_crash = crashes < usize::from(self.max_crashes);
+        let may_pause = state.producers.iter().all(|p| !p.paused) && state.pauses < MAX_PAUSES;
         for (index, producer) in state.producers.iter().enumerate() {
             let p = index as u8;
-            if producer.crashed {
-                if !producer.aborted && self.variant == Variant::Correct {
-                    actions.push(FrontierAction::Abort(p));
-                }
+            let looks_dead = producer.crashed || producer.paused;
+            if looks_dead && !producer.aborted && self.variant == Variant::Correct {
+                actions.push(FrontierAction::Abort(p));
+            }
+            if producer.crashed || producer.fenced || producer.lower == TIMES {
                 continue;
             }
-            if producer.frontier == TIMES {
+            if producer.paused {
+                actions.push(FrontierAction::Resume(p));
                 continue;
             }
             match producer.staged_upper {
                 None => {
-                    for upper in producer.frontier + 1..=(producer.frontier + 2).min(TIMES) {
+                    for upper in producer.lower + 1..=(producer.lower + 2).min(TIMES) {
                         actions.push(FrontierAction::Stage { producer: p, upper });
                     }
                 }
@@ -168,6 +197,9 @@ impl Model for FrontierModel {
             }
             if may_crash {
                 actions.push(FrontierAction::Crash(p));
+            }
+            if may_pause {
+                actions.push(FrontierAction::Pause(p));
             }
         }
         if state.reader == Reader::Waiting && self.reader_may_read(state.frontier()) {
@@ -177,7 +209,7 @@ impl Model for FrontierModel {
 
     fn next_state(&self, state: &FrontierState, action: FrontierAction) -> Option<FrontierState> {
         let mut next = state.clone();
-        steps::apply(&mut next, action);
+        steps::apply(self, &mut next, action);
         Some(next)
     }
 
@@ -206,7 +238,7 @@ impl Model for FrontierModel {
                 |model: &FrontierModel, state: &FrontierState| {
                     state.reader != Reader::Waiting
                         || can_progress(model, state, |action| {
-                            matches!(action, FrontierAction::Crash(_))
+                            matches!(action, FrontierAction::Crash(_) | FrontierAction::Pause(_))
                         })
                 },
             ),

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn apply(next: &mut FrontierState, action: FrontierAction) {
+pub(super) fn apply(model: &FrontierModel, next: &mut FrontierState, action: FrontierAction) {
     match action {
         FrontierAction::Stage { producer, upper } => {
             next.producers[usize::from(producer)].staged_upper = Some(upper);
@@ -13,8 +13,14 @@ pub(super) fn apply(next: &mut FrontierState, action: FrontierAction) {
                 .staged_upper
                 .take()
                 .expect("Commit is offered only with a staged batch");
-            let lower = producer.frontier;
+            let lower = producer.lower;
+            if model.commit_checks_frontier && producer.frontier != lower {
+                // Compare-and-set failed: the controller closed this producer's times.
+                producer.fenced = true;
+                return;
+            }
             producer.frontier = upper;
+            producer.lower = upper;
             next.batches.push(Batch {
                 producer: p,
                 lower,
@@ -22,9 +28,15 @@ pub(super) fn apply(next: &mut FrontierState, action: FrontierAction) {
             });
         }
         FrontierAction::Crash(p) => next.producers[usize::from(p)].crashed = true,
+        FrontierAction::Pause(p) => {
+            next.producers[usize::from(p)].paused = true;
+            next.pauses += 1;
+        }
+        FrontierAction::Resume(p) => next.producers[usize::from(p)].paused = false,
         FrontierAction::Abort(p) => {
+            // The controller deletes the staged batch; a paused producer still believes it
+            // has one and will try to commit it.
             let producer = &mut next.producers[usize::from(p)];
-            producer.staged_upper = None;
             producer.aborted = true;
             // The empty batch [frontier, TIMES) that closes the dead producer's times.
             producer.frontier = TIMES;
@@ -48,14 +60,18 @@ impl ProtocolModel for FrontierModel {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let status = match (p.crashed, p.aborted) {
-                    (_, true) => " aborted",
-                    (true, false) => " crashed",
+                let status = match (p.crashed, p.paused, p.aborted, p.fenced) {
+                    (_, _, _, true) => " fenced",
+                    (true, _, true, _) => " crashed, aborted",
+                    (_, true, true, _) => " paused, aborted",
+                    (false, false, true, _) => " aborted",
+                    (true, _, false, _) => " crashed",
+                    (_, true, false, _) => " paused",
                     _ => "",
                 };
                 let staged = p
                     .staged_upper
-                    .map(|upper| format!(" staged [{},{upper})", p.frontier))
+                    .map(|upper| format!(" staged [{},{upper})", p.lower))
                     .unwrap_or_default();
                 format!("p{i}: frontier {}{staged}{status}", p.frontier)
             })

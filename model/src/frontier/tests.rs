@@ -1,6 +1,7 @@
 //! Checks of the frontier model: the correct protocol holds (pinned state count), the
 //! equality wait without abort is caught as a liveness failure, and the safety property
-//! catches a reader that reads when the frontier merely reaches its time.
+//! catches a reader that reads when the frontier merely reaches its time and an aborted
+//! producer that commits without a compare-and-set.
 
 use super::*;
 use crate::checking::{run, CheckOptions};
@@ -28,8 +29,8 @@ fn correct_protocol_holds_with_pinned_state_count() {
     let report = check(FrontierModel::new(Variant::Correct, 2));
     assert!(report.all_expected(), "{report}");
     assert!(report.complete);
-    assert_eq!(report.unique_states, 1_979);
-    assert_eq!(report.max_depth, 14);
+    assert_eq!(report.unique_states, 12_478);
+    assert_eq!(report.max_depth, 18);
 }
 
 #[test]
@@ -71,4 +72,30 @@ fn safety_property_catches_a_reader_that_reads_too_early() {
     let report = check(model);
     let early = actions(&report, COMPLETE);
     assert!(early.contains(&"Read".to_string()), "{early:?}");
+}
+
+#[test]
+fn safety_property_catches_an_aborted_producer_that_commits_anyway() {
+    // A producer pauses past its lease with a staged batch, the controller aborts it and the
+    // reader reads; without the compare-and-set the producer resumes and commits under it.
+    let mut model = FrontierModel::new(Variant::Correct, 2);
+    model.commit_checks_frontier = false;
+    let report = check(model);
+    let zombie = actions(&report, COMPLETE);
+    let paused = zombie
+        .iter()
+        .find_map(|a| a.strip_prefix("Pause("))
+        .expect("a pause")
+        .trim_end_matches(')');
+    let index = |step: String| zombie.iter().position(|a| *a == step);
+    let steps = [
+        format!("Pause({paused})"),
+        format!("Abort({paused})"),
+        format!("Resume({paused})"),
+        "Read".to_string(),
+    ]
+    .map(index);
+    assert!(steps.iter().all(Option::is_some), "{zombie:?}");
+    assert!(steps.windows(2).all(|pair| pair[0] < pair[1]), "{zombie:?}");
+    assert_eq!(zombie.last(), Some(&format!("Commit({paused})")));
 }
