@@ -22,6 +22,13 @@
 //! holds the durable image: an fsync mirrors what it made durable into it, a power cut
 //! rewrites it with the crash state and rebuilds the model from it (fresh inode numbers, so
 //! no stale kernel cache survives; the mount uses direct I/O and zero cache timeouts).
+//! The fault log and the operation trace are JSON lines outside the faulted tree.
+//!
+//! **Entry points.** [`lazyfs::LazyFs::mount`] gives a [`lazyfs::MountedLazyFs`]
+//! (`power_cut`, `power_cut_to`, `crash_states`, `inject`, `heal`, `start_trace`,
+//! `stop_trace`, `mark`, `control`, `fault_log`, `unmount`; dropping it unmounts).
+//! [`lazyfs::explore_trace`] replays a recorded trace through every crash state, as ALICE
+//! does. `faultline lazyfs` serves a mount with a control socket ([`lazyfs::ControlServer`]).
 #![warn(missing_docs)]
 
 pub mod lazyfs;

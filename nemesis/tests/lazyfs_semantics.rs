@@ -215,3 +215,25 @@ fn store_primitives_work_through_the_mount() {
     fs::remove_dir(fx.path("lock")).expect("rmdir");
     assert!(!fx.path("lock").exists());
 }
+
+#[test]
+fn a_file_held_open_across_a_power_cut_is_stale() {
+    let Some(fx) = mount(keep_everything()) else {
+        return;
+    };
+    write_file(&fx.path("held"), b"before", true);
+    fsync_dir(&fx.mount_point);
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(fx.path("held"))
+        .expect("open");
+    fx.fs.power_cut(0).expect("power cut");
+    let error = file
+        .write_all_at(b"after", 0)
+        .expect_err("the process would have died");
+    assert_eq!(error.raw_os_error(), Some(libc::ESTALE));
+    assert_eq!(
+        fs::read(fx.path("held")).expect("reopen by name works"),
+        b"before"
+    );
+}

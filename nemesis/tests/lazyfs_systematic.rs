@@ -70,3 +70,25 @@ fn passes_the_program_that_fsyncs_the_directory() {
         "{exploration:?}"
     );
 }
+
+#[test]
+fn a_live_mount_enumerates_its_crash_states_and_cuts_into_a_chosen_one() {
+    let Some(fx) = mount(CrashPolicy::default()) else {
+        return;
+    };
+    write_file(&fx.path("value.tmp"), VALUE, true);
+    fs::rename(fx.path("value.tmp"), fx.path("value")).expect("rename");
+    let (states, truncated) = fx.fs.crash_states(100);
+    assert!(!truncated);
+    let lost = states
+        .iter()
+        .find(|s| s.image.file("value").is_none())
+        .expect("a state without value");
+    assert!(
+        states.iter().any(|s| s.image.file("value") == Some(VALUE)),
+        "and one with it"
+    );
+    fx.fs.power_cut_to(lost).expect("cut into the chosen state");
+    assert!(!fx.path("value").exists());
+    assert_eq!(fx.fs.pending_ops(), 0);
+}

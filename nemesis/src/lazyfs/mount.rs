@@ -16,7 +16,8 @@ use super::faults::{Fault, FaultKind, FaultLogEntry};
 use super::fs::{FuseAdapter, Shared};
 use super::image::DiskImage;
 use super::state::FsState;
-use super::{LazyFsError, LazyFsOptions, PathPattern};
+use super::systematic::{enumerate_crash_states, CrashState};
+use super::{CrashPolicy, LazyFsError, LazyFsOptions, PathPattern};
 
 /// How long an unmount waits for the FUSE session to end before giving up on it.
 pub const UNMOUNT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,6 +102,26 @@ impl MountedLazyFs {
     /// open get `ESTALE` on them (they would have died with the machine).
     pub fn power_cut(&self, seed: u64) -> Result<CrashReport, LazyFsError> {
         self.shared.lock().power_cut(seed)
+    }
+
+    /// Cut the power into a chosen crash state, e.g. one of [`MountedLazyFs::crash_states`]
+    /// (ALICE-style: rerun the program to the same point for each state to test).
+    pub fn power_cut_to(&self, state: &CrashState) -> Result<(), LazyFsError> {
+        self.shared
+            .lock()
+            .power_cut_to(&state.image, &state.description)
+    }
+
+    /// The distinct crash states of what is pending now (every prefix, every single omitted
+    /// operation, every torn write), at most `max_states`; the flag says whether there were
+    /// more.
+    pub fn crash_states(&self, max_states: usize) -> (Vec<CrashState>, bool) {
+        enumerate_crash_states(&self.shared.lock().model, max_states)
+    }
+
+    /// Use `policy` for the following seeded power cuts.
+    pub fn set_crash_policy(&self, policy: CrashPolicy) {
+        self.shared.lock().set_crash_policy(policy);
     }
 
     /// Arm a fault on the paths `pattern` matches, for `count` firings (`None`: until healed).

@@ -240,23 +240,46 @@ impl FsState {
     /// Cut the power: draw a crash state from `seed`, make it the backing directory's
     /// content and the new state (fresh inode numbers), drop every cached byte.
     pub(crate) fn power_cut(&mut self, seed: u64) -> Result<CrashReport, LazyFsError> {
-        self.power_cuts += 1;
         let (image, report) = random_crash(&self.model, &self.policy, seed);
+        let detail = serde_json::to_string(&report).unwrap_or_default();
+        self.install(&image, &format!("seed {seed}"), detail)?;
+        Ok(report)
+    }
+
+    /// Cut the power into a given crash state (e.g. one from `enumerate_crash_states`).
+    pub(crate) fn power_cut_to(
+        &mut self,
+        image: &DiskImage,
+        description: &str,
+    ) -> Result<(), LazyFsError> {
+        self.install(image, "a chosen crash state", description.to_owned())
+    }
+
+    pub(crate) fn set_crash_policy(&mut self, policy: CrashPolicy) {
+        self.policy = policy;
+    }
+
+    fn install(
+        &mut self,
+        image: &DiskImage,
+        label: &str,
+        detail: String,
+    ) -> Result<(), LazyFsError> {
+        self.power_cuts += 1;
         image.store(&self.backing)?;
-        self.model = DiskModel::from_image(&image, self.limit_bytes, self.model.next_ino())
+        self.model = DiskModel::from_image(image, self.limit_bytes, self.model.next_ino())
             .map_err(|source| LazyFsError::Operation {
                 operation: "reloading after the power cut".into(),
                 source,
             })?;
-        let detail = serde_json::to_string(&report).unwrap_or_default();
         self.log.record("power-cut", None, detail);
         if self.trace.is_some() {
             self.record(TraceEvent::Mark {
-                label: format!("power cut, seed {seed}; trace stopped"),
+                label: format!("power cut into {label}; trace stopped"),
             });
             self.trace = None;
         }
-        Ok(report)
+        Ok(())
     }
 
     /// The seed of a power cut given none: the mount's seed plus the number of earlier cuts.
