@@ -221,7 +221,7 @@ impl Model for VersionedModel {
             VersionedAction::Serve(c) => steps::serve(self, &mut next, c),
             VersionedAction::Sync => {
                 let Serving::Applied { client, record } = state.serving else {
-                    unreachable!("Sync is offered only after Apply");
+                    unreachable!("Sync is offered only after Serve applied a change");
                 };
                 next.log.push(record);
                 next.serving = Serving::Synced { client, record };

@@ -133,14 +133,18 @@ pub fn run(args: ModelArgs) -> anyhow::Result<u8> {
             if name == "all" && processes.is_some() {
                 anyhow::bail!("--processes applies to one model, not to `all`");
             }
-            let mut exit_code = 0;
+            let mut exit_codes = Vec::new();
             for name in names {
                 let report = model::check(name, variant.into(), processes, options)
                     .with_context(|| format!("checking model `{name}`"))?;
                 emit(&report.to_string())?;
-                exit_code = exit_code.max(exit_code_of(&report));
+                exit_codes.push(exit_code_of(&report));
             }
-            Ok(exit_code)
+            // A failed property outranks a search left unfinished.
+            Ok([EXIT_PROPERTY_FAILED, EXIT_UNKNOWN]
+                .into_iter()
+                .find(|code| exit_codes.contains(code))
+                .unwrap_or(0))
         }
         ModelCommand::Explore {
             name,
