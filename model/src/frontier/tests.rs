@@ -99,3 +99,55 @@ fn safety_property_catches_an_aborted_producer_that_commits_anyway() {
     assert!(steps.windows(2).all(|pair| pair[0] < pair[1]), "{zombie:?}");
     assert_eq!(zombie.last(), Some(&format!("Commit({paused})")));
 }
+
+/// The frontier model with stateright's own `eventually` in place of faultline's liveness
+/// property, to cross-check the two on a model where every run ends.
+struct WithEventually(FrontierModel);
+
+impl Model for WithEventually {
+    type State = FrontierState;
+    type Action = FrontierAction;
+
+    fn init_states(&self) -> Vec<FrontierState> {
+        self.0.init_states()
+    }
+
+    fn actions(&self, state: &FrontierState, actions: &mut Vec<FrontierAction>) {
+        self.0.actions(state, actions);
+    }
+
+    fn next_state(&self, state: &FrontierState, action: FrontierAction) -> Option<FrontierState> {
+        self.0.next_state(state, action)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![Property::eventually(
+            "the reader reads",
+            |_: &WithEventually, state: &FrontierState| state.reader != Reader::Waiting,
+        )]
+    }
+}
+
+#[test]
+fn stateright_eventually_agrees_with_the_liveness_property() {
+    use stateright::Checker;
+    for (variant, max_crashes, stalls) in [
+        (Variant::Correct, 1, false),
+        (Variant::Buggy, 1, true),
+        (Variant::Buggy, 0, true),
+    ] {
+        let mut model = FrontierModel::new(variant, 2);
+        model.max_crashes = max_crashes;
+        let ours = check(model.clone());
+        assert_eq!(
+            matches!(ours.outcome(LIVE), Some(Outcome::Counterexample(_))),
+            stalls
+        );
+        let checker = WithEventually(model).checker().spawn_bfs().join();
+        assert_eq!(
+            checker.discovery("the reader reads").is_some(),
+            stalls,
+            "{variant} with {max_crashes} crashes"
+        );
+    }
+}
