@@ -18,8 +18,9 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// What every faultline model adds to stateright's [`Model`]: a one-line summary of the
-/// state, printed after each step of a counterexample.
+/// What every faultline model adds to stateright's [`Model`]: how to build an instance of a
+/// given variant and size, and a one-line summary of a state, printed after each step of a
+/// counterexample.
 pub trait ProtocolModel: Model {
     /// The model's instance for `variant` and size `size` (what the size counts is the
     /// model's `ModelInfo::processes_meaning`).
