@@ -1,1 +1,0 @@
-//! Importers (being built).
