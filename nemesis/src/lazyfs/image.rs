@@ -48,6 +48,23 @@ impl DiskImage {
             .sum()
     }
 
+    /// Panics unless every path's parent is a directory of the image (for tests).
+    pub fn check_invariants(&self) {
+        for path in self.nodes.keys() {
+            assert!(
+                !path.is_empty() && !path.split('/').any(str::is_empty),
+                "malformed path {path:?}"
+            );
+            if let Some((parent, _)) = path.rsplit_once('/') {
+                assert_eq!(
+                    self.nodes.get(parent),
+                    Some(&ImageNode::Dir),
+                    "parent of {path:?}"
+                );
+            }
+        }
+    }
+
     /// Build the image reachable from the root of a namespace.
     pub(crate) fn from_namespace(
         entries: &Entries,

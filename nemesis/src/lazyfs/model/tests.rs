@@ -301,4 +301,25 @@ proptest! {
         model.check_invariants();
         prop_assert_eq!(model.durable_image(), model.live_image());
     }
+
+    #[test]
+    fn every_seeded_crash_state_is_a_well_formed_disk(
+        actions in prop::collection::vec(action(), 0..40),
+        seed in any::<u64>(),
+    ) {
+        let mut model = DiskModel::new(LIMIT);
+        for action in &actions {
+            run(&mut model, action);
+        }
+        let (image, report) = random_crash(&model, &CrashPolicy::default(), seed);
+        image.check_invariants();
+        prop_assert_eq!(report.pending_ops, model.pending().len());
+        let reloaded = DiskModel::from_image(&image, LIMIT, model.next_ino()).expect("reloads");
+        reloaded.check_invariants();
+        prop_assert_eq!(reloaded.live_image(), image);
+        let keep_all = CrashPolicy { write_kept_probability: 1.0, write_torn_probability: 0.0,
+            truncate_kept_probability: 1.0, reorder_probability: 0.0, dir_op_lost_probability: 0.0,
+            ..CrashPolicy::default() };
+        prop_assert_eq!(random_crash(&model, &keep_all, seed).0, model.live_image());
+    }
 }
