@@ -13,9 +13,18 @@
 //! flush poisons the core: every waiter and every later call gets an error; nothing is
 //! acknowledged again (fsyncgate: the lost pages may have been marked clean).
 //!
+//! Gathering: before taking the batch, a leader may wait (bounded by `gather_wait_max` and by
+//! twice the duration of the previous flush) until as many records are pending as the previous flush
+//! carried. Writers released by that flush are then back with their next record, and one
+//! fsync serves nearly all of them instead of alternating small and large batches. A single
+//! writer never waits (the previous batch held one record). The wait happens before the take,
+//! so it cannot affect what is acknowledged, only when.
+//!
 //! Bound: a waiter sees at most two flushes before its record is covered: the one in flight
 //! when it arrived (which may not cover it) and the next (whose leader takes every record
 //! appended so far, its own included). This is asserted in debug builds.
+
+use std::time::{Duration, Instant};
 
 use crate::sync::{Condvar, Mutex, MutexGuard};
 
@@ -32,6 +41,11 @@ pub(crate) struct CommitState<P> {
     poisoned: bool,
     /// Completed flushes (successful or not), for the bound and for the loom mutation.
     flush_count: u64,
+    /// Records the previous flush carried, and how long it took.
+    last_batch_records: u64,
+    last_flush_duration: Duration,
+    /// A leader is waiting for records to arrive (appends notify `arrivals`).
+    gathering: bool,
     /// Appended records not yet taken by a leader.
     pub(crate) pending: P,
 }
@@ -67,14 +81,17 @@ pub(crate) enum CommitError<E> {
 pub(crate) struct GroupCommit<P> {
     state: Mutex<CommitState<P>>,
     flushed: Condvar,
+    arrivals: Condvar,
+    gather_wait_max: Duration,
     /// Test-only mutation (loom): a follower returns as soon as any flush completed.
     #[cfg(loom)]
     pub(crate) release_on_any_flush: bool,
 }
 
 impl<P> GroupCommit<P> {
-    /// A core whose records up to `last_lsn` are all durable (recovered from disk).
-    pub(crate) fn new(last_lsn: u64, pending: P) -> Self {
+    /// A core whose records up to `last_lsn` are all durable (recovered from disk). A leader
+    /// waits at most `gather_wait_max` for records to arrive (zero: never waits).
+    pub(crate) fn new(last_lsn: u64, pending: P, gather_wait_max: Duration) -> Self {
         GroupCommit {
             state: Mutex::new(CommitState {
                 last_lsn,
@@ -82,9 +99,14 @@ impl<P> GroupCommit<P> {
                 flushing: false,
                 poisoned: false,
                 flush_count: 0,
+                last_batch_records: 0,
+                last_flush_duration: Duration::ZERO,
+                gathering: false,
                 pending,
             }),
             flushed: Condvar::new(),
+            arrivals: Condvar::new(),
+            gather_wait_max,
             #[cfg(loom)]
             release_on_any_flush: false,
         }
@@ -122,7 +144,37 @@ impl<P> GroupCommit<P> {
         let durable_lsn = state.durable_lsn;
         frame(lsn, durable_lsn, &mut state.pending).map_err(CommitError::Rejected)?;
         state.last_lsn = lsn;
+        if state.gathering {
+            self.arrivals.notify_one();
+        }
         Ok(lsn)
+    }
+
+    /// The leader's bounded wait for as many pending records as the previous flush carried.
+    fn gather<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, CommitState<P>>,
+    ) -> MutexGuard<'a, CommitState<P>> {
+        let wanted = state.last_batch_records;
+        // Never longer than two of the previous fsync: waiting costs at most that much.
+        let wait_max = self.gather_wait_max.min(state.last_flush_duration * 2);
+        if wanted <= 1 || wait_max.is_zero() {
+            return state;
+        }
+        let deadline = Instant::now() + wait_max;
+        state.gathering = true;
+        while state.last_lsn - state.durable_lsn < wanted {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = match self.arrivals.wait_timeout(state, deadline - now) {
+                Ok((state, _)) => state,
+                Err(poison) => poison.into_inner().0,
+            };
+        }
+        state.gathering = false;
+        state
     }
 
     /// Returns once every record up to `lsn` is durable, leading a flush if none is running.
@@ -164,14 +216,20 @@ impl<P> GroupCommit<P> {
                     debug_assert!(false, "a caller led two flushes");
                     return Err(CommitError::Poisoned);
                 };
+                state.flushing = true;
+                state = self.gather(state);
                 let batch = take(&mut state.pending);
                 let target = state.last_lsn;
-                state.flushing = true;
+                let records = target - state.durable_lsn;
                 drop(state);
+                let started = Instant::now();
                 let result = flush(batch);
+                let duration = started.elapsed();
                 state = self.lock();
                 state.flushing = false;
                 state.flush_count += 1;
+                state.last_batch_records = records;
+                state.last_flush_duration = duration;
                 match result {
                     Ok(()) => {
                         debug_assert!(target >= state.durable_lsn);

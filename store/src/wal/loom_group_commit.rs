@@ -7,8 +7,14 @@
 //! - no lost wake-up: every writer returns (loom reports a deadlock otherwise);
 //! - a failed fsync acknowledges nobody whose record it carried.
 //!
+//! Loom's `wait_timeout` never times out, so the models run with gathering off
+//! (`gather_wait_max` zero); gathering only delays the take and cannot change what is
+//! acknowledged.
+//!
 //! `loom_buggy_follower_is_caught` runs the same model on a mutated core whose followers
 //! return as soon as any flush completed, and must fail.
+
+use std::time::Duration;
 
 use loom::sync::{Arc, Mutex};
 use loom::thread;
@@ -81,24 +87,24 @@ fn run_writers(writers: usize, core: Core, fail_fsync: bool) {
 
 #[test]
 fn loom_two_writers_are_acknowledged_only_after_a_covering_fsync() {
-    loom::model(|| run_writers(2, GroupCommit::new(0, Vec::new()), false));
+    loom::model(|| run_writers(2, GroupCommit::new(0, Vec::new(), Duration::ZERO), false));
 }
 
 #[test]
 fn loom_three_writers_share_fsyncs_without_lost_wakeups() {
-    loom::model(|| run_writers(3, GroupCommit::new(0, Vec::new()), false));
+    loom::model(|| run_writers(3, GroupCommit::new(0, Vec::new(), Duration::ZERO), false));
 }
 
 #[test]
 fn loom_a_failed_fsync_acknowledges_nobody() {
-    loom::model(|| run_writers(2, GroupCommit::new(0, Vec::new()), true));
+    loom::model(|| run_writers(2, GroupCommit::new(0, Vec::new(), Duration::ZERO), true));
 }
 
 #[test]
 #[should_panic(expected = "acknowledged, but only")]
 fn loom_buggy_follower_is_caught() {
     loom::model(|| {
-        let mut core = GroupCommit::new(0, Vec::new());
+        let mut core = GroupCommit::new(0, Vec::new(), Duration::ZERO);
         core.release_on_any_flush = true;
         run_writers(2, core, false);
     });
