@@ -109,6 +109,7 @@ impl fmt::Display for CheckReport {
                 " (bound reached: search incomplete)"
             }
         )?;
+        let width = self.properties.iter().map(|p| p.name.len()).max().unwrap_or(0);
         for property in &self.properties {
             let verdict = match &property.outcome {
                 Outcome::Holds => "holds".to_string(),
@@ -119,7 +120,7 @@ impl fmt::Display for CheckReport {
                 Outcome::NeverReached => "FAILS (never reached)".to_string(),
                 Outcome::Unknown => "UNKNOWN (search bound reached)".to_string(),
             };
-            writeln!(f, "  {:<48} {verdict}", property.name)?;
+            writeln!(f, "  {:<width$}  {verdict}", property.name)?;
         }
         for property in &self.properties {
             if let Outcome::Counterexample(path) = &property.outcome {
