@@ -21,6 +21,7 @@ mod batch;
 mod compact;
 mod core;
 mod error;
+mod holding;
 mod pins;
 mod verify;
 
@@ -41,6 +42,9 @@ pub struct StoreOptions {
     /// The lock is released once the process has had no operation in flight for this long
     /// (0: as soon as none is in flight), so other processes get their turn.
     pub idle_release_ms: u64,
+    /// Fairness under continuous load: after holding the lock this long the process lets it go
+    /// for a moment once its operations in flight have settled (0: never).
+    pub max_hold_ms: u64,
     /// GC deletes an unreachable blob only once it is older than this (its id carries its
     /// creation time).
     pub gc_grace_ms: u64,
@@ -55,6 +59,7 @@ impl Default for StoreOptions {
             lease_ms: 2_000,
             lock_wait_ms: 10_000,
             idle_release_ms: 5,
+            max_hold_ms: 1_000,
             gc_grace_ms: 1_000,
             wal: WalOptions::default(),
         }

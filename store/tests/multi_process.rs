@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -195,4 +196,45 @@ fn a_stalled_holder_is_fenced_and_catches_up_after_takeover() {
         assert!(last.value == b"2" || last.value == b"3", "{last:?}");
     }
     assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn a_busy_holder_lets_others_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let fair = StoreOptions {
+        max_hold_ms: 100,
+        lock_wait_ms: 3_000,
+        ..options()
+    };
+    let busy = Store::open(dir.path(), fair.clone()).unwrap();
+    let other = Store::open(dir.path(), fair).unwrap();
+    let stop = AtomicBool::new(false);
+    let (busy_writes, other_result) = std::thread::scope(|scope| {
+        let hammer = scope.spawn(|| {
+            let mut writes = 0u64;
+            while !stop.load(Ordering::Relaxed) && busy.put("busy", b"x").is_ok() {
+                writes += 1;
+            }
+            writes
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        let mut other_result = Ok(0u64);
+        while started.elapsed() < Duration::from_millis(800) {
+            match other.put("other", b"y") {
+                Ok(_) => other_result = other_result.map(|writes| writes + 1),
+                Err(error) => {
+                    other_result = Err(error);
+                    break;
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        (hammer.join().unwrap(), other_result)
+    });
+    let other_writes = other_result.expect("starved by a busy holder");
+    assert!(
+        busy_writes > 0 && other_writes > 0,
+        "{busy_writes} / {other_writes}"
+    );
 }

@@ -44,8 +44,7 @@ pub struct GcReport {
 
 /// Runs the snapshot protocol under the lease.
 pub(crate) fn snapshot(core: &Core) -> Result<SnapshotReport, StoreError> {
-    let mut inner = core.lock_inner();
-    let holder = core.ensure_holder(&mut inner)?;
+    let (mut inner, holder) = core.begin()?;
     let result = snapshot_locked(core, &mut inner, &holder);
     core.after_error(&mut inner, &holder, &result);
     result
@@ -116,8 +115,7 @@ fn ensure_not_fenced(holder: &Holder) -> Result<(), StoreError> {
 
 /// Runs the GC protocol under the lease.
 pub(crate) fn gc(core: &Core) -> Result<GcReport, StoreError> {
-    let mut inner = core.lock_inner();
-    let holder = core.ensure_holder(&mut inner)?;
+    let (mut inner, holder) = core.begin()?;
     let result = gc_locked(core, &holder);
     core.after_error(&mut inner, &holder, &result);
     result
@@ -221,8 +219,7 @@ impl Drop for PinnedSnapshot {
 
 /// Pins the published snapshot, taking one first if it does not cover the current state.
 pub(crate) fn pin_snapshot(core: &Core) -> Result<PinnedSnapshot, StoreError> {
-    let mut inner = core.lock_inner();
-    let holder = core.ensure_holder(&mut inner)?;
+    let (mut inner, holder) = core.begin()?;
     let result = snapshot_locked(core, &mut inner, &holder).and_then(|report| {
         let blob = BlobId::new(report.snapshot_blob)?;
         let io = core.options.io.clone();

@@ -11,10 +11,11 @@
 //!   operation takes the lease again and rebuilds `state` from disk alone.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::backend::{self, Lease};
+use super::holding::{keep_lease, release};
 use super::{Outcome, StoreError, StoreOptions};
 use crate::record::{WalRecord, MAX_KEY_BYTES};
 use crate::state::{State, Version};
@@ -32,10 +33,14 @@ pub(crate) struct Holder {
 pub(crate) struct Inner {
     pub(crate) state: State,
     pub(crate) holder: Option<Holder>,
-    in_flight: usize,
-    last_activity: Instant,
-    last_heartbeat: Instant,
-    needs_reload: bool,
+    pub(crate) in_flight: usize,
+    pub(crate) last_activity: Instant,
+    pub(crate) last_heartbeat: Instant,
+    /// When this process took the lease it holds.
+    pub(crate) held_since: Instant,
+    /// Operations wait until then before taking the lease again (fairness, see `holding`).
+    pub(crate) yield_until: Option<Instant>,
+    pub(crate) needs_reload: bool,
 }
 
 /// An operation's claim on durability: settled by [`Core::finish`].
@@ -51,6 +56,8 @@ pub(crate) struct Core {
     pub(crate) dir: PathBuf,
     pub(crate) options: StoreOptions,
     inner: Mutex<Inner>,
+    /// Notified when `in_flight` drops to zero.
+    pub(crate) drained: Condvar,
 }
 
 impl Core {
@@ -61,17 +68,17 @@ impl Core {
             in_flight: 0,
             last_activity: Instant::now(),
             last_heartbeat: Instant::now(),
+            held_since: Instant::now(),
+            yield_until: None,
             needs_reload: false,
         };
         let core = Arc::new(Core {
             dir: dir.to_path_buf(),
             options,
             inner: Mutex::new(inner),
+            drained: Condvar::new(),
         });
-        {
-            let mut inner = core.lock_inner();
-            core.ensure_holder(&mut inner)?;
-        }
+        drop(core.begin()?);
         let weak = Arc::downgrade(&core);
         std::thread::Builder::new()
             .name("store-lease-keeper".into())
@@ -90,8 +97,16 @@ impl Core {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Takes the state mutex and makes sure this process holds the lease (after yielding it if
+    /// held too long, see `holding`).
+    pub(crate) fn begin(&self) -> Result<(MutexGuard<'_, Inner>, Holder), StoreError> {
+        let mut inner = self.yield_if_held_too_long(self.lock_inner());
+        let holder = self.ensure_holder(&mut inner)?;
+        Ok((inner, holder))
+    }
+
     /// Takes the lease (waiting at most `lock_wait_ms`) and catches up, unless already held.
-    pub(crate) fn ensure_holder(&self, inner: &mut Inner) -> Result<Holder, StoreError> {
+    fn ensure_holder(&self, inner: &mut Inner) -> Result<Holder, StoreError> {
         if let Some(holder) = &inner.holder {
             if !holder.wal.is_poisoned() {
                 return Ok(holder.clone());
@@ -114,6 +129,7 @@ impl Core {
                 };
                 inner.holder = Some(holder.clone());
                 inner.last_heartbeat = Instant::now();
+                inner.held_since = Instant::now();
                 Ok(holder)
             }
             Err(error) => {
@@ -175,8 +191,7 @@ impl Core {
         if let Some(key) = key {
             check_key(key)?;
         }
-        let mut inner = self.lock_inner();
-        let holder = self.ensure_holder(&mut inner)?;
+        let (mut inner, holder) = self.begin()?;
         match plan(&inner.state)? {
             Some(records) => self.append_and_settle(inner, holder, &records).map(Some),
             None => {
@@ -197,8 +212,7 @@ impl Core {
         if let Some(key) = key {
             check_key(key)?;
         }
-        let mut inner = self.lock_inner();
-        let holder = self.ensure_holder(&mut inner)?;
+        let (inner, holder) = self.begin()?;
         self.append_and_settle(inner, holder, records)
     }
 
@@ -229,8 +243,7 @@ impl Core {
     /// and the lease was still this process's.
     pub(crate) fn read<R>(&self, read: impl FnOnce(&State) -> R) -> Result<R, StoreError> {
         let (answer, ticket) = {
-            let mut inner = self.lock_inner();
-            let holder = self.ensure_holder(&mut inner)?;
+            let (mut inner, holder) = self.begin()?;
             let answer = read(&inner.state);
             (answer, ticket(&mut inner, holder))
         };
@@ -248,8 +261,11 @@ impl Core {
         if let Err(error) = &result {
             forget_holder_if_indeterminate(&mut inner, &wal, error);
         }
-        if inner.in_flight == 0 && self.options.idle_release_ms == 0 {
-            release(&mut inner);
+        if inner.in_flight == 0 {
+            self.drained.notify_all();
+            if self.options.idle_release_ms == 0 {
+                release(&mut inner);
+            }
         }
         result
     }
@@ -317,18 +333,6 @@ fn settle(ticket: &Ticket) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Releases the lease after making every appended record durable; if that fails, the state
-/// may hold records that never reach the disk, so it is rebuilt from disk next time.
-pub(crate) fn release(inner: &mut Inner) {
-    let Some(holder) = inner.holder.take() else {
-        return;
-    };
-    if holder.wal.sync(holder.wal.last_lsn()).is_err() {
-        inner.needs_reload = true;
-    }
-    let _ = holder.lease.release();
-}
-
 fn check_key(key: &str) -> Result<(), StoreError> {
     if key.len() > MAX_KEY_BYTES {
         return Err(StoreError::KeyTooLong { len: key.len() });
@@ -345,42 +349,6 @@ fn check_payload_sizes(payloads: &[Vec<u8>]) -> Result<(), StoreError> {
         }
         .into()),
         None => Ok(()),
-    }
-}
-
-/// The lease keeper: heartbeats the lease and releases it once the process has been idle for
-/// `idle_release_ms`. Exits when the store is dropped.
-fn keep_lease(core: Weak<Core>) {
-    loop {
-        let Some(core) = core.upgrade() else {
-            return;
-        };
-        let tick_ms = (core.options.lease_ms / 4)
-            .clamp(1, 250)
-            .min(core.options.idle_release_ms.max(1));
-        {
-            let mut inner = core.lock_inner();
-            let idle_for = Duration::from_millis(core.options.idle_release_ms);
-            let heartbeat_every = Duration::from_millis(core.options.lease_ms / 4);
-            if inner.holder.is_some()
-                && inner.in_flight == 0
-                && inner.last_activity.elapsed() >= idle_for
-            {
-                release(&mut inner);
-            } else if inner.last_heartbeat.elapsed() >= heartbeat_every {
-                inner.last_heartbeat = Instant::now();
-                let beat = inner.holder.as_ref().map(|holder| holder.lease.heartbeat());
-                // A lost lease is reported by the next settle (the fencing check).
-                if let Some(Err(_)) = beat {
-                    if inner.in_flight == 0 {
-                        release(&mut inner);
-                        inner.needs_reload = true;
-                    }
-                }
-            }
-        }
-        drop(core);
-        std::thread::sleep(Duration::from_millis(tick_ms));
     }
 }
 

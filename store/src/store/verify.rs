@@ -16,8 +16,7 @@ use crate::wal::{read_after, Lsn};
 
 /// Returns the problems found (empty: sound). `Err` only if the check could not start.
 pub(crate) fn verify(core: &Core) -> Result<Vec<String>, StoreError> {
-    let mut inner = core.lock_inner();
-    let holder = core.ensure_holder(&mut inner)?;
+    let (mut inner, holder) = core.begin()?;
     let synced = holder
         .wal
         .sync(Lsn(inner.state.applied_lsn()))
