@@ -41,22 +41,29 @@ pub trait Model: Sync {
 
     /// A short human description of `op` for reports.
     fn describe(&self, op: &Operation) -> String {
-        let key = op
-            .key
-            .as_ref()
-            .map(|key| format!(" {key}"))
-            .unwrap_or_default();
-        let output = match (&op.output, op.outcome) {
-            (_, crate::Outcome::Fail) => " (failed)".to_string(),
-            (Some(output), _) if *output != op.input => format!(" -> {output}"),
-            (Some(_), _) => String::new(),
-            (None, _) => " -> ?".to_string(),
-        };
-        let input = if op.input == Value::Nil {
-            String::new()
-        } else {
-            format!(" {}", op.input)
-        };
-        format!("{}{key}{input}{output}", op.f)
+        describe_operation(op)
     }
+}
+
+/// `f key input -> output`, the default description of an operation.
+pub(crate) fn describe_operation(op: &Operation) -> String {
+    let key = op
+        .key
+        .as_ref()
+        .map(|key| format!(" {key}"))
+        .unwrap_or_default();
+    let output = match (&op.output, op.outcome) {
+        (_, crate::Outcome::Fail) => " (failed)".to_string(),
+        (Some(output), _) if *output != op.input || *output == Value::Nil => {
+            format!(" -> {output}")
+        }
+        (Some(_), _) => String::new(),
+        (None, _) => " -> ?".to_string(),
+    };
+    let input = if op.input == Value::Nil {
+        String::new()
+    } else {
+        format!(" {}", op.input)
+    };
+    format!("{}{key}{input}{output}", op.f)
 }
