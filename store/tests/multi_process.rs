@@ -82,14 +82,14 @@ struct Server {
 
 impl Server {
     fn spawn(dir: &std::path::Path, lease_ms: u64) -> Server {
+        let lease = lease_ms.to_string();
+        Server::spawn_with(dir, &["--idle-release-ms", "600000", "--lease-ms", &lease])
+    }
+
+    fn spawn_with(dir: &std::path::Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_store"))
-            .args([
-                "serve",
-                "--idle-release-ms",
-                "600000",
-                "--lease-ms",
-                &lease_ms.to_string(),
-            ])
+            .arg("serve")
+            .args(args)
             .arg("--dir")
             .arg(dir)
             .stdin(Stdio::piped())
@@ -237,4 +237,45 @@ fn a_busy_holder_lets_others_take_turns() {
         busy_writes > 0 && other_writes > 0,
         "{busy_writes} / {other_writes}"
     );
+}
+
+#[test]
+fn two_server_processes_on_one_directory_lose_no_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut servers: Vec<Server> = (0..2)
+        .map(|_| Server::spawn_with(dir.path(), &["--lease-ms", "1000"]))
+        .collect();
+    let increments = 15;
+    std::thread::scope(|scope| {
+        for server in servers.iter_mut() {
+            scope.spawn(move || {
+                for _ in 0..increments {
+                    increment_through(server);
+                }
+            });
+        }
+    });
+    drop(servers);
+    let store = Store::open(dir.path(), options()).unwrap();
+    let counter = store.get("counter").unwrap().unwrap();
+    assert_eq!(counter.value, (2 * increments).to_string().as_bytes());
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+}
+
+fn increment_through(server: &mut Server) {
+    for attempt in 0..10_000 {
+        let read = server.call(json!({"id": attempt, "op": "get", "key": "counter"}));
+        assert_eq!(read["type"], "ok", "{read}");
+        let next = read["value"]
+            .as_str()
+            .map_or(1, |n| n.parse::<u64>().unwrap() + 1);
+        let cas = server.call(json!({"id": attempt, "op": "cas", "key": "counter",
+            "expected_version": read["version"], "new_value": next.to_string()}));
+        match (cas["type"].as_str(), cas["error"].as_str()) {
+            (Some("ok"), _) => return,
+            (Some("fail"), Some("mismatch")) => continue,
+            _ => panic!("unexpected answer {cas}"),
+        }
+    }
+    panic!("no progress after 10000 attempts");
 }

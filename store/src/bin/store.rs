@@ -66,6 +66,9 @@ struct OpenArgs {
     /// Release the lock after this long without work, so other processes get a turn.
     #[arg(long, default_value_t = 5)]
     idle_release_ms: u64,
+    /// After holding the lock this long under continuous load, let it go briefly (0: never).
+    #[arg(long, default_value_t = 1_000)]
+    max_hold_ms: u64,
 }
 
 impl OpenArgs {
@@ -74,6 +77,7 @@ impl OpenArgs {
             lease_ms: self.lease_ms,
             lock_wait_ms: self.lock_wait_ms,
             idle_release_ms: self.idle_release_ms,
+            max_hold_ms: self.max_hold_ms,
             ..StoreOptions::default()
         };
         Store::open(&self.dir, options)
