@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use nemesis::runner::cleanup::abort_cleanup;
-use nemesis::runner::keep::replay_config;
-use nemesis::runner::report::BundleIndex;
-use nemesis::runner::{interrupt, run};
+use nemesis::runner::interrupt;
+use nemesis::runner::keep::replay;
 
 /// Arguments of `faultline replay`.
 #[derive(Debug, clap::Args)]
@@ -24,40 +23,32 @@ pub struct ReplayArgs {
 
 pub fn run_replay(args: ReplayArgs) -> anyhow::Result<u8> {
     interrupt::install(abort_cleanup);
-    let index = BundleIndex::read(&args.bundle)?;
-    let mut config = replay_config(&index);
-    if let Some(sut) = args.sut {
-        config.sut = sut;
-    }
+    let replayed = replay(&args.bundle, &args.out, args.sut.as_deref())
+        .with_context(|| format!("replaying {}", args.bundle.display()))?;
+    let (index, outcome) = (&replayed.index, &replayed.outcome);
     println!(
-        "replaying seed {} ({} faults) from {}; it failed check `{}`",
+        "replayed seed {} ({} faults) from {}; it had failed check `{}`",
         index.seed,
         index.faults.len(),
         args.bundle.display(),
         index.failing_check
     );
-    let outcome = run(&config, &args.out).context("replaying the run")?;
     for check in &outcome.checks {
         println!("  {:<20} {:?}: {}", check.name, check.status, check.detail);
     }
-    match &outcome.failing_check {
-        Some(check) if *check == index.failing_check => {
-            println!("reproduced: check `{check}` failed again");
-            if let Some(bundle) = &outcome.bundle {
-                println!("bundle of the replay: {}", bundle.display());
-            }
-            Ok(0)
-        }
-        Some(check) => {
-            println!(
-                "not reproduced: check `{check}` failed instead of `{}`",
-                index.failing_check
-            );
-            Ok(1)
-        }
-        None => {
-            println!("not reproduced: every check passed");
-            Ok(1)
-        }
+    if let Some(bundle) = &outcome.bundle {
+        println!("bundle of the replay: {}", bundle.display());
     }
+    if replayed.reproduced() {
+        println!("reproduced: check `{}` failed again", index.failing_check);
+        return Ok(0);
+    }
+    match &outcome.failing_check {
+        Some(check) => println!(
+            "not reproduced: check `{check}` failed, `{}` passed",
+            index.failing_check
+        ),
+        None => println!("not reproduced: every check passed"),
+    }
+    Ok(1)
 }

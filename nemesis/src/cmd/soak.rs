@@ -45,6 +45,9 @@ pub struct SoakArgs {
     /// Promises of a system that does not answer them to `hello`: `kill=survive,bit_flip=detect`.
     #[arg(long, value_name = "LIST")]
     promises: Option<String>,
+    /// Stop after this many failing runs (0: never stop early).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_failures: usize,
     /// Seconds between summary lines.
     #[arg(long, value_name = "S", default_value_t = 10)]
     interval_secs: u64,
@@ -98,6 +101,7 @@ pub fn run(args: SoakArgs) -> anyhow::Result<u8> {
         },
         out: args.out,
         shard: args.shard,
+        max_failures: args.max_failures,
     };
     let bar = progress_bar(options.duration);
     let interval = Duration::from_secs(args.interval_secs.max(1));

@@ -127,6 +127,7 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Vec<CheckRecord>,
     let options = CheckOptions {
         timeout: Some(inputs.check_timeout),
         memory_budget_bytes: 1 << 29,
+        shrink_checks_max: 200,
         ..CheckOptions::default()
     };
     let result =

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::bundle::{BundleWriter, BUNDLE_INDEX};
+use super::checks::CheckStatus;
 use super::config::RunConfig;
 use super::error::RunError;
 use super::nemesis::NemesisReport;
@@ -112,4 +113,35 @@ pub fn replay_config(index: &BundleIndex) -> RunConfig {
         planned_faults: Some(index.faults.clone()),
         ..index.config.clone()
     }
+}
+
+/// What replaying a bundle found.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// The bundle's index.
+    pub index: BundleIndex,
+    /// The replayed run.
+    pub outcome: RunOutcome,
+}
+
+impl Replay {
+    /// Whether the check that failed the bundle's run failed again (the replayed run's
+    /// verdict may name an earlier check first).
+    pub fn reproduced(&self) -> bool {
+        self.outcome.checks.iter().any(|check| {
+            check.name == self.index.failing_check && check.status == CheckStatus::Failed
+        })
+    }
+}
+
+/// Runs the bundle at `bundle` again (same seed, configuration and faults at the same times);
+/// a replay that fails again keeps its own bundle under `out`. `sut` replaces the command line.
+pub fn replay(bundle: &Path, out: &Path, sut: Option<&str>) -> Result<Replay, RunError> {
+    let index = BundleIndex::read(bundle)?;
+    let mut config = replay_config(&index);
+    if let Some(sut) = sut {
+        config.sut = sut.to_owned();
+    }
+    let outcome = super::run::run(&config, out)?;
+    Ok(Replay { index, outcome })
 }

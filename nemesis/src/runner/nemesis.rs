@@ -167,7 +167,17 @@ impl<'a> Nemesis<'a> {
                 let mut detail = String::new();
                 if let (Some(seed), Some(mount)) = (seed, self.mount) {
                     let report = mount.power_cut(seed)?;
-                    detail = format!("{report:?}; ");
+                    detail = format!(
+                        "crash state {seed}: {} pending ops; file ops {} kept, {} lost, {} torn; \
+                         directory ops {} kept, {} lost; reordered {}; ",
+                        report.pending_ops,
+                        report.file_ops_kept,
+                        report.file_ops_lost,
+                        report.writes_torn,
+                        report.dir_ops_kept,
+                        report.dir_ops_lost,
+                        report.reordered
+                    );
                     self.rotate_trace();
                 }
                 let slots: Vec<usize> = (0..self.cluster.len()).collect();

@@ -56,6 +56,8 @@ pub struct SoakOptions {
     pub out: PathBuf,
     /// Which seeds to take.
     pub shard: Shard,
+    /// Stop once this many runs failed; 0 never stops early.
+    pub max_failures: usize,
 }
 
 /// Runs the soak; `after_run` sees the summary so far and each run's outcome.
@@ -90,6 +92,9 @@ pub fn soak(
         }
         summary.elapsed = started.elapsed();
         after_run(&summary, &outcome);
+        if options.max_failures > 0 && summary.failures.len() >= options.max_failures {
+            break;
+        }
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
