@@ -5,9 +5,12 @@
 //!
 //! Methods marked **crash-relevant** are the steps whose ordering the durability arguments in
 //! `store/FORMAT.md` rely on; a crash between two of them is what the nemesis explores. The
-//! assumptions made of the disk are written down there too: a write is durable only after a
+//! [`conformance::check`] is the suite every implementation must pass.
+//! The assumptions made of the disk are written down there too: a write is durable only after a
 //! successful [`IoFile::sync`]; a create, rename or remove is durable only after
 //! [`Io::sync_dir`] of its directory; a failed sync may have lost data.
+
+pub mod conformance;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -186,6 +189,50 @@ pub fn read_exact_at(file: &dyn IoFile, offset: u64, buf: &mut [u8]) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn std_io_passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::check(&StdIo, dir.path()).unwrap();
+    }
+
+    /// A planted bug: an Io whose `create_new` silently opens an existing file.
+    #[derive(Debug)]
+    struct NotExclusive;
+
+    impl Io for NotExclusive {
+        fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+            StdIo.create_dir_all(path)
+        }
+        fn open(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+            StdIo.open(path)
+        }
+        fn create_new(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+            StdIo.create_new(path).or_else(|_| StdIo.open(path))
+        }
+        fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+            StdIo.read(path)
+        }
+        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+            StdIo.rename(from, to)
+        }
+        fn remove_file(&self, path: &Path) -> io::Result<()> {
+            StdIo.remove_file(path)
+        }
+        fn sync_dir(&self, path: &Path) -> io::Result<()> {
+            StdIo.sync_dir(path)
+        }
+        fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+            StdIo.list_dir(path)
+        }
+    }
+
+    #[test]
+    fn the_conformance_suite_catches_a_create_new_that_is_not_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let failure = conformance::check(&NotExclusive, dir.path()).unwrap_err();
+        assert!(failure.contract.contains("AlreadyExists"), "{failure}");
+    }
 
     #[test]
     fn create_new_is_exclusive_and_files_round_trip() {

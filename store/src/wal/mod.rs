@@ -62,9 +62,10 @@ impl Lsn {
     /// No record.
     pub const ZERO: Lsn = Lsn(0);
 
-    /// The LSN after this one.
+    /// The LSN after this one (saturating: `u64::MAX` records are never reached, and a
+    /// corrupt name or header must not make arithmetic panic).
     pub fn next(self) -> Lsn {
-        Lsn(self.0 + 1)
+        Lsn(self.0.saturating_add(1))
     }
 }
 

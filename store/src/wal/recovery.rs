@@ -49,11 +49,11 @@ pub(crate) fn scan(io: &dyn Io, dir: &Path, after: Lsn) -> Result<Scan, WalError
         cut: None,
         tail_header_invalid: false,
     };
-    let Some(first_needed) = scan.live.iter().rposition(|s| s.first_lsn.0 <= after.0 + 1) else {
+    let Some(first_needed) = scan.live.iter().rposition(|s| s.first_lsn <= after.next()) else {
         if let Some(first) = scan.live.first() {
             return Err(WalError::MissingSegment {
                 dir: dir.to_path_buf(),
-                expected_lsn: Lsn(after.0 + 1),
+                expected_lsn: after.next(),
                 first_segment: dir.join(first.file_name()),
             });
         }
@@ -86,7 +86,7 @@ pub(crate) fn scan(io: &dyn Io, dir: &Path, after: Lsn) -> Result<Scan, WalError
             }
         }
     }
-    let last_lsn = Lsn(next_lsn.0 - 1);
+    let last_lsn = Lsn(next_lsn.0.saturating_sub(1));
     if last_lsn < after {
         return Err(WalError::LogEndsBeforeLsn {
             dir: dir.to_path_buf(),
@@ -188,7 +188,7 @@ impl<'a> SegmentScan<'a> {
             let frame_len = frame.encoded_len();
             self.keep(&frame);
             offset += frame_len;
-            expected = Lsn(expected.0 + 1);
+            expected = expected.next();
         }
         Ok(expected)
     }
@@ -221,7 +221,7 @@ impl<'a> SegmentScan<'a> {
                     let frame_len = frame.encoded_len();
                     self.keep(&frame);
                     offset += frame_len;
-                    expected = Lsn(expected.0 + 1);
+                    expected = expected.next();
                 }
                 Err(fault) => {
                     if let Some((evidence_offset, durable_lsn)) =

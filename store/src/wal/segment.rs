@@ -36,8 +36,12 @@ impl SegmentName {
         if !lsn.bytes().chain(epoch.bytes()).all(|b| b.is_ascii_digit()) {
             return None;
         }
+        let first_lsn = Lsn(lsn.parse().ok()?);
+        if first_lsn == Lsn::ZERO {
+            return None; // LSNs start at 1: never a segment this store wrote.
+        }
         Some(SegmentName {
-            first_lsn: Lsn(lsn.parse().ok()?),
+            first_lsn,
             epoch: Epoch(epoch.parse().ok()?),
         })
     }
