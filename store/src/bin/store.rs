@@ -73,6 +73,11 @@ struct OpenArgs {
 
 impl OpenArgs {
     fn open(&self) -> anyhow::Result<Store> {
+        self.open_store()
+            .with_context(|| format!("opening the store in {}", self.dir.display()))
+    }
+
+    fn open_store(&self) -> Result<Store, store::StoreError> {
         let options = StoreOptions {
             lease_ms: self.lease_ms,
             lock_wait_ms: self.lock_wait_ms,
@@ -81,7 +86,6 @@ impl OpenArgs {
             ..StoreOptions::default()
         };
         Store::open(&self.dir, options)
-            .with_context(|| format!("opening the store in {}", self.dir.display()))
     }
 }
 
@@ -108,7 +112,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { open } => {
-            let store = open.open()?;
+            let store = match open.open_store() {
+                Ok(store) => store,
+                Err(error) if error.code() == "corrupt" => {
+                    println!("problem: the store cannot be opened: {error}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("opening {}", open.dir.display()))
+                }
+            };
             let problems = store.verify().context("running verify")?;
             if problems.is_empty() {
                 println!("{}: no problems found", open.dir.display());

@@ -231,6 +231,28 @@ impl Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_line_parses_or_says_what_was_expected(line in "\\PC{0,80}") {
+            if let Err(message) = parse_line(3, &line).request {
+                prop_assert!(message.starts_with("line 3: "), "{}", message);
+            }
+        }
+
+        #[test]
+        fn any_object_with_an_id_keeps_its_id(
+            op in "[a-z_]{0,16}",
+            key in proptest::option::of("[a-z]{0,4}"),
+        ) {
+            let mut object = serde_json::json!({"id": 5, "op": op});
+            if let Some(key) = key {
+                object["key"] = Value::from(key);
+            }
+            prop_assert_eq!(parse_line(1, &object.to_string()).id, Value::from(5));
+        }
+    }
 
     #[test]
     fn parses_every_op() {
