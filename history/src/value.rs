@@ -47,6 +47,13 @@ impl Value {
         }
     }
 
+    /// Parses a value written as JSON (`null`, `3`, `"x"`, `[1, 2]`); `Err` says why not.
+    pub fn parse_json(text: &str) -> Result<Value, String> {
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|error| error.to_string())?;
+        Value::from_json(&json).map_err(|found| format!("expected a value, found {found}"))
+    }
+
     /// Converts parsed JSON; `Err` names what was found instead of a value.
     pub(crate) fn from_json(json: &serde_json::Value) -> Result<Value, String> {
         Ok(match json {

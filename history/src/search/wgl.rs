@@ -16,7 +16,8 @@ use std::time::Instant;
 
 const NONE: u32 = u32::MAX;
 const HEAD: u32 = 0;
-/// The search polls the deadline, the stop flag and the memory budget this often.
+/// The search polls the deadline, the stop flag and the memory budget this often (first at
+/// its first step, so that an expired deadline is seen at once).
 const POLL_EVERY_STEPS: u64 = 4096;
 /// Bytes charged per cache entry on top of key and state (hash table slot, control bytes).
 const CACHE_ENTRY_OVERHEAD_BYTES: usize = 16;
@@ -197,7 +198,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
     let mut entry = entries.next[HEAD as usize];
     let result = loop {
         steps += 1;
-        if steps % POLL_EVERY_STEPS == 0 {
+        if steps % POLL_EVERY_STEPS == 1 {
             charged_bytes += unflushed_bytes;
             let used = limits
                 .memory_used_bytes

@@ -1,0 +1,140 @@
+//! `faultline check` end to end: the built binary on fixture histories, exit codes 0 / 1 / 2 / 3.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../history/tests/fixtures")
+        .join(name)
+}
+
+fn faultline_check(args: &[&str]) -> (u8, String, String) {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    let code = output.status.code().expect("exited normally") as u8;
+    (
+        code,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn linearizable_history_exits_0() {
+    let file = fixture("register-info-flip.jsonl");
+    let (code, stdout, stderr) = faultline_check(&[path(&file), "--model", "register"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("verdict: OK"), "{stdout}");
+}
+
+#[test]
+fn violation_exits_1_and_writes_html() {
+    let directory = tempfile::tempdir().unwrap();
+    let report = directory.path().join("report.html");
+    let file = fixture("register-stale-read.jsonl");
+    let (code, stdout, stderr) =
+        faultline_check(&[path(&file), "--model", "register", "--html", path(&report)]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("verdict: VIOLATION"), "{stdout}");
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.contains("<svg") && page.contains("class=\"core\"") && page.contains("cut-power"));
+}
+
+#[test]
+fn imported_formats() {
+    let cases = [
+        ("cas-register-ok.edn", "cas-register", 0),
+        ("cas-register-bad.edn", "cas-register", 1),
+        ("independent-kv.edn", "kv", 1),
+        ("txn-torn-read.edn", "txn", 1),
+        ("etcd-cas.log", "cas-register", 0),
+    ];
+    for (name, model, expected) in cases {
+        let file = fixture(name);
+        let (code, stdout, stderr) = faultline_check(&[path(&file), "--model", model]);
+        assert_eq!(code, expected, "{name}: {stdout}{stderr}");
+    }
+    let file = fixture("cas-register-ok.edn");
+    let (code, _, stderr) = faultline_check(&[path(&file), "--format", "jsonl"]);
+    assert_eq!(
+        code, 3,
+        "an EDN file read as JSON lines is bad input: {stderr}"
+    );
+}
+
+#[test]
+fn initial_value() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("zero.jsonl");
+    std::fs::write(&file, "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":0}\n").unwrap();
+    assert_eq!(faultline_check(&[path(&file), "--model", "register"]).0, 1);
+    assert_eq!(
+        faultline_check(&[path(&file), "--model", "register", "--init", "0"]).0,
+        0
+    );
+    assert_eq!(
+        faultline_check(&[path(&file), "--model", "register", "--init", "{oops"]).0,
+        3
+    );
+}
+
+#[test]
+fn out_of_time_exits_2() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("long.jsonl");
+    let mut lines = String::new();
+    for value in 0..3_000 {
+        lines += &format!(
+            "{{\"process\":{p},\"type\":\"invoke\",\"f\":\"write\",\"value\":{value}}}\n",
+            p = value % 2
+        );
+        lines += &format!(
+            "{{\"process\":{p},\"type\":\"ok\",\"f\":\"write\",\"value\":{value}}}\n",
+            p = value % 2
+        );
+    }
+    std::fs::write(&file, lines).unwrap();
+    let (code, stdout, _) = faultline_check(&[path(&file), "--timeout", "0"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.contains("UNKNOWN"), "{stdout}");
+    assert_eq!(faultline_check(&[path(&file)]).0, 0);
+}
+
+#[test]
+fn bad_input_exits_3_naming_file_line_and_field() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("broken.jsonl");
+    std::fs::write(&file, "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"done\",\"f\":\"read\"}\n").unwrap();
+    let (code, _, stderr) = faultline_check(&[path(&file)]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("broken.jsonl") && stderr.contains("line 2") && stderr.contains("`type`"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = faultline_check(&[path(&file), "--model", "queue"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("--model"), "{stderr}");
+    let (code, _, stderr) = faultline_check(&["/nonexistent/history.jsonl"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("/nonexistent/history.jsonl"), "{stderr}");
+    let unknown_op = directory.path().join("unknown-op.jsonl");
+    std::fs::write(
+        &unknown_op,
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"push\",\"value\":1}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = faultline_check(&[path(&unknown_op), "--model", "register"]);
+    assert_eq!(
+        code, 3,
+        "an operation the model does not know is bad input, not a violation"
+    );
+    assert!(stderr.contains("line 1"), "{stderr}");
+}
