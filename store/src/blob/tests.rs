@@ -82,3 +82,11 @@ fn a_leftover_temporary_is_listed_and_replaced() {
     assert_eq!(blobs.get(&id).unwrap(), b"whole");
     assert!(blobs.list_temporaries().unwrap().is_empty());
 }
+
+proptest::proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        let id = BlobId::new("x").unwrap();
+        let _ = decode_blob(Path::new("x.blob"), &id, &bytes);
+    }
+}

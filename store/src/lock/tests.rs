@@ -174,3 +174,10 @@ fn concurrent_takers_get_distinct_epochs() {
     epochs.sort();
     assert_eq!(epochs, vec![Epoch(1), Epoch(2), Epoch(3), Epoch(4)]);
 }
+
+proptest::proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let _ = decode_owner(&bytes);
+    }
+}

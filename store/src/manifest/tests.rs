@@ -89,3 +89,10 @@ fn a_damaged_manifest_is_an_error_naming_the_file() {
     let error = store.read().unwrap_err();
     assert!(error.to_string().contains("MANIFEST"), "{error}");
 }
+
+proptest::proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        let _ = decode_manifest(Path::new("MANIFEST"), &bytes);
+    }
+}

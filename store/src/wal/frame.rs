@@ -298,6 +298,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = decode_frame(&bytes);
+            let _ = decode_segment_header(&bytes);
+        }
+
+        #[test]
+        fn a_damaged_frame_is_rejected_or_unchanged(
+            position in 0usize..48,
+            value in proptest::prelude::any::<u8>(),
+            keep in 0usize..48,
+        ) {
+            let mut bytes = sample();
+            let position = position % bytes.len();
+            bytes[position] = value;
+            bytes.truncate(keep.max(position + 1));
+            if let Ok(frame) = decode_frame(&bytes) {
+                let original = sample();
+                proptest::prop_assert_eq!(frame, decode_frame(&original).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn segment_header_round_trips_and_detects_flips() {
         let header = SegmentHeader {

@@ -378,3 +378,45 @@ fn concurrent_writers_share_fsyncs_and_all_are_durable() {
     let (_, recovered) = open(dir.path(), 2).unwrap();
     assert_eq!(recovered.last_lsn, Lsn(400));
 }
+
+#[test]
+fn a_segment_under_the_wrong_name_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    write_three(dir.path());
+    let path = segment_paths(dir.path())[0].clone();
+    let misplaced = SegmentName {
+        first_lsn: Lsn(1),
+        epoch: Epoch(7),
+    };
+    std::fs::rename(&path, dir.path().join(misplaced.file_name())).unwrap();
+    let error = open(dir.path(), 8).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            WalError::SegmentHeaderMismatch {
+                header_epoch: Epoch(1),
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn catch_up_reports_a_torn_tail_without_cutting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_three(dir.path());
+    let path = segment_paths(dir.path())[0].clone();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0xff; 7]);
+    std::fs::write(&path, &bytes).unwrap();
+    let read = read_after(&StdIo, dir.path(), Lsn(2)).unwrap();
+    assert_eq!(read.records.len(), 1);
+    assert_eq!(read.last_lsn, Lsn(3));
+    assert_eq!(read.cut.map(|cut| cut.discarded_bytes), Some(7));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "catch-up never writes"
+    );
+}
