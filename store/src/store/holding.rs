@@ -4,17 +4,20 @@
 //!   operation has been in flight for `idle_release_ms`, so other processes get their turn.
 //! - Fairness under continuous load: once the lease has been held for `max_hold_ms`, new
 //!   operations wait until those in flight have settled, the lease is released, and
-//!   [`LOCK_YIELD_MS`] have passed. A process waiting for the lock retries at least every 50 ms
-//!   (the lock's largest backoff), so it gets the lock in that window.
+//!   [`lock_yield`] has passed: a little more than the lock's largest retry delay, so a process
+//!   waiting for the lock retries within that window and gets it.
 //! - Releasing first makes every appended record durable (a successor must find them on disk).
 
 use std::sync::{MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::core::{Core, Inner};
+use crate::lock::LeaseOptions;
 
 /// How long a process that gave up the lease for fairness waits before taking it again.
-pub(crate) const LOCK_YIELD_MS: u64 = 60;
+pub(crate) fn lock_yield() -> Duration {
+    LeaseOptions::default().max_backoff + Duration::from_millis(10)
+}
 
 impl Core {
     /// See the module doc. Bounded: waits at most `lock_wait_ms` for operations in flight.
@@ -39,7 +42,7 @@ impl Core {
                 .unwrap_or_else(|poisoned| PoisonError::into_inner(poisoned).0);
             if held_too_long(&inner) && inner.in_flight == 0 {
                 release(&mut inner);
-                inner.yield_until = Some(Instant::now() + Duration::from_millis(LOCK_YIELD_MS));
+                inner.yield_until = Some(Instant::now() + lock_yield());
             }
         }
         while let Some(until) = inner.yield_until {
