@@ -79,6 +79,22 @@ fn serve_control_and_unmount_on_ctrl_c() {
     assert!(command(&socket, "inject fsync-eio ** 1").starts_with("ok"));
     assert!(command(&socket, "frobnicate").starts_with("error control command \"frobnicate\""));
     assert!(command(&socket, "heal").starts_with("ok"));
+    std::fs::write(mount_point.join("maybe"), b"unsynced").expect("write");
+    let answer = command(&socket, "crash-states");
+    let states: serde_json::Value =
+        serde_json::from_str(answer.trim_start_matches("ok ")).expect("json");
+    let count = states["states"].as_array().expect("states").len();
+    assert!(count >= 2, "{answer}");
+    let answer = command(&socket, &format!("power-cut-state {count}"));
+    assert!(
+        answer.starts_with("error") && answer.contains(&format!("only {count}")),
+        "{answer}"
+    );
+    assert!(command(&socket, "power-cut-state 0").starts_with("ok"));
+    assert_eq!(
+        std::fs::read(mount_point.join("maybe")).expect("state 0 keeps all"),
+        b"unsynced"
+    );
     std::fs::write(mount_point.join("kept"), b"clean shutdown persists").expect("write");
 
     // SAFETY: sending SIGINT to the child we spawned.

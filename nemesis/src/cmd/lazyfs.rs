@@ -15,7 +15,8 @@ pub struct LazyfsArgs {
     /// Where to mount (created if missing).
     #[arg(long, value_name = "MNT")]
     mount: PathBuf,
-    /// Unix socket for control commands (power-cut, inject, heal, trace, mark, status).
+    /// Unix socket for control commands (power-cut, inject, heal, trace, mark, status,
+    /// crash-states, power-cut-state).
     #[arg(long, value_name = "SOCKET")]
     control: Option<PathBuf>,
     /// Seed of fault decisions and of power cuts asked for without a seed.

@@ -10,6 +10,8 @@
 //! trace start FILE | trace stop  record the operation trace (FILE outside the mount)
 //! mark LABEL                     put a label in the trace
 //! status                         pending operations, memory held, armed faults
+//! crash-states [MAX]             the systematic crash states of what is pending now
+//! power-cut-state INDEX [MAX]    cut the power into state INDEX of `crash-states [MAX]`
 //! ```
 //!
 //! [`MountedLazyFs::control`]: super::MountedLazyFs::control
@@ -24,6 +26,7 @@ use std::thread::JoinHandle;
 
 use super::faults::{Fault, FaultKind};
 use super::fs::Shared;
+use super::systematic::enumerate_crash_states;
 use super::{LazyFsError, MountedLazyFs, PathPattern};
 
 /// Longest command line accepted.
@@ -39,7 +42,9 @@ pub(crate) fn execute(shared: &Shared, line: &str) -> Result<String, LazyFsError
     match words.as_slice() {
         ["power-cut"] | ["power-cut", _] => {
             let seed = match words.get(1) {
-                Some(text) => text.parse().map_err(|_| bad("the seed must be an unsigned integer"))?,
+                Some(text) => text
+                    .parse()
+                    .map_err(|_| bad("the seed must be an unsigned integer"))?,
                 None => shared.lock().next_cut_seed(),
             };
             let report = shared.lock().power_cut(seed)?;
@@ -49,10 +54,17 @@ pub(crate) fn execute(shared: &Shared, line: &str) -> Result<String, LazyFsError
             let kind: FaultKind = kind.parse().map_err(|reason: String| bad(&reason))?;
             let pattern = PathPattern::new(pattern)?;
             let remaining = match words.get(3) {
-                Some(text) => Some(text.parse().map_err(|_| bad("COUNT must be an unsigned integer"))?),
+                Some(text) => Some(
+                    text.parse()
+                        .map_err(|_| bad("COUNT must be an unsigned integer"))?,
+                ),
                 None => None,
             };
-            shared.lock().inject(Fault { kind, pattern, remaining });
+            shared.lock().inject(Fault {
+                kind,
+                pattern,
+                remaining,
+            });
             Ok(String::new())
         }
         ["heal"] => {
@@ -63,9 +75,34 @@ pub(crate) fn execute(shared: &Shared, line: &str) -> Result<String, LazyFsError
             shared.lock().start_trace(Path::new(file))?;
             Ok(String::new())
         }
-        ["trace", "stop"] => Ok(shared.lock().stop_trace().map(|p| p.display().to_string()).unwrap_or_default()),
+        ["trace", "stop"] => Ok(shared
+            .lock()
+            .stop_trace()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()),
         ["mark", ..] if words.len() > 1 => {
-            shared.lock().mark(line.trim().trim_start_matches("mark").trim());
+            shared
+                .lock()
+                .mark(line.trim().trim_start_matches("mark").trim());
+            Ok(String::new())
+        }
+        ["crash-states"] | ["crash-states", _] => {
+            let max = parse_max(words.get(1)).map_err(|reason| bad(&reason))?;
+            let (states, truncated) = enumerate_crash_states(&shared.lock().model, max);
+            let descriptions: Vec<&str> = states.iter().map(|s| s.description.as_str()).collect();
+            Ok(serde_json::json!({ "states": descriptions, "truncated": truncated }).to_string())
+        }
+        ["power-cut-state", index] | ["power-cut-state", index, _] => {
+            let index: usize = index
+                .parse()
+                .map_err(|_| bad("INDEX must be an unsigned integer"))?;
+            let max = parse_max(words.get(2)).map_err(|reason| bad(&reason))?;
+            let mut state = shared.lock();
+            let (states, _) = enumerate_crash_states(&state.model, max);
+            let chosen = states
+                .get(index)
+                .ok_or_else(|| bad(&format!("there are only {} crash states", states.len())))?;
+            state.power_cut_to(&chosen.image, &chosen.description)?;
             Ok(String::new())
         }
         ["status"] => {
@@ -79,7 +116,22 @@ pub(crate) fn execute(shared: &Shared, line: &str) -> Result<String, LazyFsError
             });
             Ok(status.to_string())
         }
-        _ => Err(bad("expected power-cut [SEED], inject KIND PATTERN [COUNT], heal, trace start FILE, trace stop, mark LABEL or status")),
+        _ => Err(bad(
+            "expected power-cut [SEED], inject KIND PATTERN [COUNT], heal, trace start FILE, \
+             trace stop, mark LABEL, status, crash-states [MAX] or power-cut-state INDEX [MAX]",
+        )),
+    }
+}
+
+/// Default bound of `crash-states` and `power-cut-state`.
+pub const DEFAULT_MAX_CRASH_STATES: usize = 1000;
+
+fn parse_max(word: Option<&&str>) -> Result<usize, String> {
+    match word {
+        None => Ok(DEFAULT_MAX_CRASH_STATES),
+        Some(text) => text
+            .parse()
+            .map_err(|_| "MAX must be an unsigned integer".to_owned()),
     }
 }
 

@@ -29,7 +29,8 @@
 //!
 //! # Control protocol
 //! See [`ControlServer`]: `power-cut [SEED]`, `inject KIND PATTERN [COUNT]`, `heal`,
-//! `trace start FILE`, `trace stop`, `mark LABEL`, `status`; answers `ok ...` / `error ...`.
+//! `trace start FILE`, `trace stop`, `mark LABEL`, `status`, `crash-states [MAX]`,
+//! `power-cut-state INDEX [MAX]`; answers `ok ...` / `error ...`.
 
 mod backing;
 mod control;
@@ -47,7 +48,7 @@ mod state;
 mod systematic;
 mod trace;
 
-pub use control::{ControlServer, MAX_COMMAND_BYTES};
+pub use control::{ControlServer, DEFAULT_MAX_CRASH_STATES, MAX_COMMAND_BYTES};
 pub use crash::{crash_image, describe_fate, random_crash, CrashReport, Fate};
 pub use error::{FsError, LazyFsError};
 pub use faults::{Fault, FaultKind, FaultLog, FaultLogEntry, FaultSet, FAULT_LOG_MEMORY_ENTRIES};
