@@ -10,8 +10,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use nemesis::runner::bundle::BundleError;
+use nemesis::runner::checks::CheckStatus;
 use nemesis::runner::cleanup::registered_mounts;
-use nemesis::runner::keep::replay;
+use nemesis::runner::keep::{check_bundle, replay};
 use nemesis::runner::process::live_groups;
 use nemesis::runner::report::BundleIndex;
 use nemesis::runner::schedule::FaultKind;
@@ -82,7 +83,7 @@ fn the_reference_store_passes_a_short_soak_with_kills_and_power_cuts() {
     let out = tempfile::tempdir().unwrap();
     let faults = vec![FaultKind::KillOne, FaultKind::KillAll, FaultKind::PowerCut];
     let options = SoakOptions {
-        duration: Duration::from_secs(6),
+        duration: Duration::from_secs(8),
         base: RunConfig {
             seed: 100,
             ..config(reference_store(), 2, faults, 2_000)
@@ -94,7 +95,7 @@ fn the_reference_store_passes_a_short_soak_with_kills_and_power_cuts() {
     let summary = soak(&options, |_, _| {}).unwrap();
     println!("{summary}");
     assert!(summary.failures.is_empty(), "{summary}");
-    assert!(summary.runs >= 2, "{summary}");
+    assert!(summary.runs >= 3, "{summary}");
     assert!(
         summary.crashes >= 5,
         "too few crashes to mean anything: {summary}"
@@ -148,9 +149,20 @@ fn a_store_acknowledging_before_fsync_is_caught_by_a_power_cut_and_replays() {
         "report.html",
         "trace.jsonl",
         "image-after",
+        "linearizability.html",
     ] {
         assert!(failure.bundle.join(file).exists(), "bundle lacks {file}");
     }
+    // Re-checking the recorded history without running anything finds the same failure.
+    let rechecked = check_bundle(&failure.bundle).unwrap();
+    assert!(
+        rechecked
+            .records
+            .iter()
+            .any(|check| check.name == failure.check && check.status == CheckStatus::Failed),
+        "{:?}",
+        rechecked.records
+    );
     let replays = out.path().join("replays");
     let reproduced = (0..3).any(|_| {
         let replayed = replay(&failure.bundle, &replays, None).unwrap();

@@ -13,13 +13,13 @@
 //! lost: `verify`, `acknowledged_writes` and `linearizability` are then not held against it
 //! (status `not_held`), but `phantom_read` still is.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use history::{check, CheckOptions, History, Operation, Outcome, Value, Verdict};
+use history::{check, CheckOptions, CheckResult, History, Operation, Value, Verdict};
 use serde::{Deserialize, Serialize};
 
+use super::durability::{lost_acknowledged_writes, phantom_reads};
 use super::error::RunError;
 use super::model::StoreModel;
 
@@ -63,8 +63,19 @@ pub struct CheckInputs {
     pub check_timeout: Duration,
 }
 
+/// What the checks found, with what the reports need.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Every check and its result, in the order the verdict looks at them.
+    pub records: Vec<CheckRecord>,
+    /// The history as checked (batches split per key).
+    pub history: History,
+    /// The linearizability checker's result.
+    pub linearizability: CheckResult,
+}
+
 /// Reads the history at `path` back and runs every check.
-pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Vec<CheckRecord>, RunError> {
+pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError> {
     let history_error = |detail: String| RunError::History {
         path: path.to_path_buf(),
         detail,
@@ -132,7 +143,7 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Vec<CheckRecord>,
     };
     let result =
         check(&StoreModel, &history, &options).map_err(|error| history_error(error.to_string()))?;
-    let (status, detail) = match result.verdict {
+    let (status, detail) = match &result.verdict {
         Verdict::Ok => (
             CheckStatus::Passed,
             format!(
@@ -142,7 +153,7 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Vec<CheckRecord>,
         ),
         Verdict::Violation(violation) => (
             held(CheckStatus::Failed),
-            describe_violation(&history, &violation),
+            describe_violation(&history, violation),
         ),
         Verdict::Unknown(limit) => (
             CheckStatus::Unknown,
@@ -150,7 +161,11 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Vec<CheckRecord>,
         ),
     };
     records.push(record("linearizability", status, detail));
-    Ok(records)
+    Ok(Checked {
+        records,
+        history,
+        linearizability: result,
+    })
 }
 
 fn record(name: &str, status: CheckStatus, detail: String) -> CheckRecord {
@@ -204,121 +219,6 @@ pub fn per_key_history(recorded: &History) -> History {
         operations,
         faults: recorded.faults.clone(),
     }
-}
-
-fn is_write(op: &Operation) -> bool {
-    matches!(
-        op.f.as_str(),
-        "put" | "patch" | "delete" | "cas" | "batch_put" | "batch_delete"
-    )
-}
-
-fn is_delete(op: &Operation) -> bool {
-    matches!(op.f.as_str(), "delete" | "batch_delete")
-}
-
-/// Acknowledged writes missing from the final reads and never superseded.
-fn lost_acknowledged_writes(history: &History, final_reads_ns: u64) -> Vec<String> {
-    let mut latest_ok: BTreeMap<&Value, (&Operation, i64)> = BTreeMap::new();
-    let mut final_read: BTreeMap<&Value, &Operation> = BTreeMap::new();
-    for op in &history.operations {
-        let Some(key) = &op.key else { continue };
-        match (op.outcome, &op.output) {
-            (Outcome::Ok, Some(Value::Int(version)))
-                if is_write(op) && latest_ok.get(key).is_none_or(|(_, best)| version > best) =>
-            {
-                latest_ok.insert(key, (op, *version));
-            }
-            (Outcome::Ok, Some(_)) if op.f == "get" && op.call_ns >= final_reads_ns => {
-                final_read.insert(key, op);
-            }
-            _ => {}
-        }
-    }
-    let mut lost = Vec::new();
-    for (key, (write, acknowledged)) in latest_ok {
-        let Some(read) = final_read.get(key) else {
-            continue;
-        };
-        let found = match read.output.as_ref().and_then(Value::as_list) {
-            Some([_, Value::Int(version)]) => Some(*version),
-            _ => None,
-        };
-        let kept = match found {
-            Some(version) => version >= acknowledged,
-            None => {
-                is_delete(write)
-                    || history.operations.iter().any(|op| {
-                        op.key.as_ref() == Some(key)
-                            && is_delete(op)
-                            && match (op.outcome, &op.output) {
-                                (Outcome::Info, _) => true,
-                                (Outcome::Ok, Some(Value::Int(version))) => *version > acknowledged,
-                                _ => false,
-                            }
-                    })
-            }
-        };
-        if !kept {
-            let found = found.map_or("absent".to_owned(), |version| format!("version {version}"));
-            lost.push(format!(
-                "key {key}: `{}` (line {}) acknowledged version {acknowledged}, the final read found {found}",
-                history_line(write),
-                write.line
-            ));
-        }
-    }
-    lost
-}
-
-fn history_line(op: &Operation) -> String {
-    format!("{} {}", op.f, op.input)
-}
-
-/// Reads of values no client wrote to that key. A value is a written value followed by
-/// appended deltas (`c1-4+c2-7`), or deltas alone (a patch of an absent key).
-fn phantom_reads(history: &History) -> Vec<String> {
-    let mut bases: BTreeMap<&Value, BTreeSet<&str>> = BTreeMap::new();
-    let mut deltas: BTreeMap<&Value, BTreeSet<&str>> = BTreeMap::new();
-    for op in &history.operations {
-        let Some(key) = &op.key else { continue };
-        let written = match (op.f.as_str(), &op.input) {
-            ("put" | "batch_put", Value::Str(value)) => Some(value.as_str()),
-            ("cas", Value::List(items)) => items.get(1).and_then(Value::as_str),
-            _ => None,
-        };
-        if let Some(value) = written {
-            bases.entry(key).or_default().insert(value);
-        }
-        if let ("patch", Value::Str(delta)) = (op.f.as_str(), &op.input) {
-            deltas
-                .entry(key)
-                .or_default()
-                .insert(delta.trim_start_matches('+'));
-        }
-    }
-    let empty = BTreeSet::new();
-    let mut phantoms = Vec::new();
-    for op in &history.operations {
-        let (Some(key), Outcome::Ok) = (&op.key, op.outcome) else {
-            continue;
-        };
-        let Some([Value::Str(value), _]) = op.output.as_ref().and_then(Value::as_list) else {
-            continue;
-        };
-        let mut parts = value.split('+');
-        let base = parts.next().unwrap_or_default();
-        let base_ok = base.is_empty() || bases.get(key).unwrap_or(&empty).contains(base);
-        let deltas_ok = parts.all(|part| deltas.get(key).unwrap_or(&empty).contains(part));
-        if !(base_ok && deltas_ok) {
-            phantoms.push(format!(
-                "phantom_read: key {key} read {value:?} (line {}), never written",
-                op.line
-            ));
-        }
-    }
-    phantoms.truncate(20);
-    phantoms
 }
 
 fn describe_violation(history: &History, violation: &history::Violation) -> String {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::bundle::{BundleWriter, BUNDLE_INDEX};
 use super::checks::CheckStatus;
+use super::checks::{run_checks, CheckInputs, Checked};
 use super::config::RunConfig;
 use super::error::RunError;
 use super::nemesis::NemesisReport;
@@ -11,6 +12,7 @@ use super::promises::Promises;
 use super::report::{render_html, render_text, BundleIndex};
 use super::run::RunOutcome;
 use crate::lazyfs::MountedLazyFs;
+use history::report::ReportInput;
 
 /// The faultline version written into every bundle.
 pub const FAULTLINE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -36,16 +38,38 @@ const RUN_FILES: [(&str, &str); 5] = [
     ("sut-0.log", "stderr of the system under test, slot 0"),
 ];
 
+/// Everything a failed run leaves for its bundle.
+#[derive(Debug)]
+pub struct FailedRun<'a> {
+    /// The run's configuration.
+    pub config: &'a RunConfig,
+    /// What the system under test promised.
+    pub promises: &'a Promises,
+    /// What the nemesis did.
+    pub nemesis: &'a NemesisReport,
+    /// How the run ended.
+    pub outcome: &'a RunOutcome,
+    /// What the checks found.
+    pub checked: &'a Checked,
+    /// When the final reads started (ns on the run's clock).
+    pub final_reads_ns: u64,
+    /// The run's work directory (history, traces, images).
+    pub work: &'a Path,
+    /// The lazy filesystem, when the run used one.
+    pub mount: Option<&'a MountedLazyFs>,
+}
+
 /// Writes the bundle of a failed run under `out` and returns its path.
-pub fn write_bundle(
-    config: &RunConfig,
-    promises: &Promises,
-    report: &NemesisReport,
-    outcome: &RunOutcome,
-    work: &Path,
-    mount: Option<&MountedLazyFs>,
-    out: &Path,
-) -> Result<PathBuf, RunError> {
+pub fn write_bundle(run: &FailedRun<'_>, out: &Path) -> Result<PathBuf, RunError> {
+    let FailedRun {
+        config,
+        promises,
+        nemesis: report,
+        outcome,
+        work,
+        mount,
+        ..
+    } = *run;
     let failing_check = outcome.failing_check.clone().unwrap_or_default();
     let name = format!("seed-{}-{failing_check}", config.seed);
     let writer = BundleWriter::create(out, &name)?;
@@ -82,6 +106,28 @@ pub fn write_bundle(
             files.push((format!("{dir}/"), what.to_owned()));
         }
     }
+    let input = ReportInput {
+        source: "history.jsonl",
+        model: "store (per key; batches split)",
+        history: &run.checked.history,
+        result: &run.checked.linearizability,
+    };
+    writer.write_file(
+        "linearizability.txt",
+        history::report::text(&input).as_bytes(),
+    )?;
+    writer.write_file(
+        "linearizability.html",
+        history::report::html(&input).as_bytes(),
+    )?;
+    files.push((
+        "linearizability.txt".into(),
+        "the linearizability checker's report".into(),
+    ));
+    files.push((
+        "linearizability.html".into(),
+        "the same, with the history drawn".into(),
+    ));
     files.push(("report.txt".into(), "this report as text".into()));
     files.push(("report.html".into(), "this report as a web page".into()));
     let index = BundleIndex {
@@ -97,6 +143,8 @@ pub fn write_bundle(
         faults: report.faults.clone(),
         operations: outcome.operations,
         crashes: outcome.crashes,
+        final_reads_ns: run.final_reads_ns,
+        detect_only: report.detect_only,
         files,
     };
     writer.write_file("report.txt", render_text(&index).as_bytes())?;
@@ -144,4 +192,29 @@ pub fn replay(bundle: &Path, out: &Path, sut: Option<&str>) -> Result<Replay, Ru
     }
     let outcome = super::run::run(&config, out)?;
     Ok(Replay { index, outcome })
+}
+
+/// Re-checks the history a bundle recorded, without running anything: what `faultline check
+/// BUNDLE` does. `recovery` and `verify` are carried over from the bundle (they were observed,
+/// not recorded in the history); the other checks run again on `history.jsonl`.
+pub fn check_bundle(bundle: &Path) -> Result<Checked, RunError> {
+    let index = BundleIndex::read(bundle)?;
+    let recorded = |name: &str| index.checks.iter().find(|check| check.name == name);
+    let recovery_failure = recorded("recovery")
+        .filter(|check| check.status == CheckStatus::Failed)
+        .map(|check| check.detail.clone());
+    let verify_problems = match recorded("verify") {
+        Some(check) if check.status == CheckStatus::Passed => Some(Vec::new()),
+        Some(check) if check.status == CheckStatus::Unknown => None,
+        Some(check) => Some(vec![check.detail.clone()]),
+        None => None,
+    };
+    let inputs = CheckInputs {
+        recovery_failure,
+        verify_problems,
+        detect_only: index.detect_only,
+        final_reads_ns: index.final_reads_ns,
+        check_timeout: std::time::Duration::from_millis(index.config.check_timeout_ms),
+    };
+    run_checks(&bundle.join("history.jsonl"), &inputs)
 }

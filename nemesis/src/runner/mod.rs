@@ -18,6 +18,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod durability;
 pub mod error;
 pub mod interrupt;
 pub mod keep;

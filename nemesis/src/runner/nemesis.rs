@@ -366,3 +366,28 @@ fn sleep_until(recorder: &Recorder, at_ms: u64, stop: &AtomicBool) -> bool {
         std::thread::sleep(Duration::from_millis((at_ms - now).min(20)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpromised_faults_are_never_drawn_and_detect_faults_only_in_detect_runs() {
+        let promises = Promises::parse("kill=survive,bit_flip=detect").unwrap();
+        let config = |seed| RunConfig {
+            seed,
+            ..RunConfig::default()
+        };
+        let survive_run = effective_weights(&config(0), &promises);
+        assert!(survive_run.kill_one > 0 && survive_run.kill_all > 0);
+        assert_eq!(survive_run.power_cut, 0, "power cuts were not promised");
+        assert_eq!(survive_run.pause, 0, "pauses were not promised");
+        assert_eq!(
+            survive_run.bit_flip, 0,
+            "detect faults stay out of most runs"
+        );
+        let detect_run = effective_weights(&config(3), &promises);
+        assert!(detect_run.bit_flip > 0);
+        assert_eq!(detect_run.misdirected_write, 0);
+    }
+}

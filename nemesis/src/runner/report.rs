@@ -31,6 +31,12 @@ pub struct BundleIndex {
     pub operations: u64,
     /// Crashes followed by a recovery.
     pub crashes: u64,
+    /// When the final reads started (ns on the run's clock), for re-checking the history.
+    #[serde(default)]
+    pub final_reads_ns: u64,
+    /// A fault the system under test only promises to detect was injected.
+    #[serde(default)]
+    pub detect_only: bool,
     /// The files of the bundle and what each holds.
     pub files: Vec<(String, String)>,
 }
@@ -195,6 +201,8 @@ mod tests {
             }],
             operations: 10,
             crashes: 1,
+            final_reads_ns: 0,
+            detect_only: false,
             files: vec![("history.jsonl".into(), "the history".into())],
         };
         let text = render_text(&index);

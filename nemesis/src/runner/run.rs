@@ -17,6 +17,7 @@ use super::config::RunConfig;
 use super::connection::Outcome;
 use super::error::RunError;
 use super::interrupt::stop_requested;
+use super::keep::{write_bundle, FailedRun};
 use super::nemesis::{Nemesis, NemesisReport};
 use super::promises::Promises;
 use super::record::Recorder;
@@ -158,11 +159,11 @@ fn run_mounted(
     } else {
         let _ = copy_tree(&data_dir, &work.join("image-after"));
     }
-    let checks = run_checks(&work.join("history.jsonl"), &inputs)?;
-    let failing_check = verdict(&checks).map(|check| check.name.clone());
+    let checked = run_checks(&work.join("history.jsonl"), &inputs)?;
+    let failing_check = verdict(&checked.records).map(|check| check.name.clone());
     let mut outcome = RunOutcome {
         seed: config.seed,
-        checks,
+        checks: checked.records.clone(),
         failing_check,
         operations,
         faults: report.counts.clone(),
@@ -171,9 +172,17 @@ fn run_mounted(
         elapsed: started.elapsed(),
     };
     if outcome.failing_check.is_some() {
-        let written =
-            super::keep::write_bundle(config, &promises, &report, &outcome, work, mount, out)?;
-        outcome.bundle = Some(written);
+        let failed = FailedRun {
+            config,
+            promises: &promises,
+            nemesis: &report,
+            outcome: &outcome,
+            checked: &checked,
+            final_reads_ns: inputs.final_reads_ns,
+            work,
+            mount,
+        };
+        outcome.bundle = Some(write_bundle(&failed, out)?);
     }
     Ok(outcome)
 }
