@@ -11,6 +11,7 @@
 //! [`Io::sync_dir`] of its directory; a failed sync may have lost data.
 
 pub mod conformance;
+pub mod sim;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

@@ -90,3 +90,24 @@ proptest::proptest! {
         let _ = decode_blob(Path::new("x.blob"), &id, &bytes);
     }
 }
+
+#[test]
+fn a_put_blob_survives_a_power_cut_and_an_interrupted_one_is_absent() {
+    use crate::io::sim::SimDisk;
+    for seed in 0..20 {
+        let disk = SimDisk::new();
+        let blobs = BlobStore::open(Arc::new(disk.clone()), Path::new("/store/blobs")).unwrap();
+        let kept = BlobId::new("kept").unwrap();
+        let interrupted = BlobId::new("interrupted").unwrap();
+        blobs.put(&kept, &vec![7u8; 3000]).unwrap();
+        disk.fail_next_sync();
+        assert!(blobs.put(&interrupted, &vec![9u8; 3000]).is_err());
+        disk.power_cut(seed);
+        assert_eq!(blobs.get(&kept).unwrap(), vec![7u8; 3000]);
+        assert!(matches!(
+            blobs.get(&interrupted),
+            Err(BlobError::NotFound { .. })
+        ));
+        assert_eq!(blobs.list().unwrap(), vec![kept]);
+    }
+}

@@ -96,3 +96,26 @@ proptest::proptest! {
         let _ = decode_manifest(Path::new("MANIFEST"), &bytes);
     }
 }
+
+#[test]
+fn a_published_manifest_survives_a_power_cut_and_an_interrupted_one_leaves_the_old() {
+    use crate::io::sim::SimDisk;
+    for seed in 0..20 {
+        let disk = SimDisk::new();
+        let dir = Path::new("/store");
+        disk.create_dir_all(dir).unwrap();
+        let store = ManifestStore::new(Arc::new(disk.clone()), dir);
+        let first = manifest(1, 10, Some("snap-1"));
+        let PublishOutcome::Published(token) =
+            store.publish(&ManifestToken::ABSENT, &first).unwrap()
+        else {
+            panic!("conflict");
+        };
+        disk.fail_next_sync();
+        assert!(store
+            .publish(&token, &manifest(2, 20, Some("snap-2")))
+            .is_err());
+        disk.power_cut(seed);
+        assert_eq!(store.read().unwrap(), (first, token));
+    }
+}
