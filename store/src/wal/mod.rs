@@ -1,6 +1,6 @@
 //! The write-ahead log: segmented files of framed records with group commit.
 //!
-//! - [`Wal::open`] recovers the log (see [`recovery`] for the rules), makes the recovered tail
+//! - [`Wal::open`] recovers the log (rules: `store/FORMAT.md`, "Recovery"), makes the recovered tail
 //!   durable, cuts a torn tail durably, and starts (or continues) a segment of the caller's
 //!   epoch. It returns the records after the caller's LSN.
 //! - [`Wal::append`] frames a record in memory and returns its [`Lsn`]; nothing is written.
