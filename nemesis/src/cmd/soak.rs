@@ -121,8 +121,9 @@ pub fn run(args: SoakArgs) -> anyhow::Result<u8> {
         if let Some(bar) = &bar {
             bar.set_position(summary.elapsed.as_secs().min(options.duration.as_secs()));
             bar.set_message(format!(
-                "runs {} faults {} crashes {} failures {}",
+                "runs {} ops {} faults {} crashes {} failures {}",
                 summary.runs,
+                summary.operations,
                 summary.fault_count(),
                 summary.crashes,
                 summary.failures.len()

@@ -101,6 +101,16 @@ impl Recorder {
         self.sync();
     }
 
+    /// Flushes and fsyncs if the last sync is [`SYNC_INTERVAL`] old (called by the run's main
+    /// loop, so events are durable within a second even when no new event arrives).
+    pub fn sync_if_due(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            if inner.last_sync.elapsed() >= SYNC_INTERVAL {
+                sync_inner(&mut inner);
+            }
+        }
+    }
+
     /// Flushes and fsyncs what was recorded so far.
     pub fn sync(&self) {
         if let Ok(mut inner) = self.inner.lock() {

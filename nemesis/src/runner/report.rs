@@ -123,6 +123,16 @@ pub fn render_html(index: &BundleIndex) -> String {
         index.operations,
         index.crashes
     );
+    if index
+        .files
+        .iter()
+        .any(|(name, _)| name == "linearizability.html")
+    {
+        html.push_str(
+            "<p>The history, drawn with the linearizability checker's findings: \
+             <a href=\"linearizability.html\">linearizability.html</a></p>\n",
+        );
+    }
     html.push_str("<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>detail</th></tr>\n");
     for check in &index.checks {
         let status = status_name(check.status);

@@ -138,6 +138,7 @@ fn run_mounted(
         let deadline = Instant::now() + Duration::from_millis(config.run_ms);
         while Instant::now() < deadline && !stop.load(Ordering::SeqCst) && !stop_requested() {
             std::thread::sleep(Duration::from_millis(10));
+            recorder.sync_if_due();
         }
         stop.store(true, Ordering::SeqCst);
         let operations: u64 = clients
