@@ -168,6 +168,19 @@ fn malformed_patterns_and_commands_are_refused_clearly() {
         .control("status")
         .expect("status")
         .contains("\"pending_ops\""));
+    for inside in [fx.path("trace.jsonl"), fx.backing.join("trace.jsonl")] {
+        let error = fx
+            .fs
+            .start_trace(&inside)
+            .expect_err("a trace inside the tree would deadlock");
+        assert!(
+            error.to_string().contains("must be kept outside"),
+            "{error}"
+        );
+    }
+    fx.fs
+        .start_trace(&fx.outside.join("trace.jsonl"))
+        .expect("outside is fine");
 }
 
 #[test]
@@ -201,6 +214,11 @@ fn deleted_files_free_their_memory_once_the_unlink_is_durable() {
         fsync_dir(&fx.mount_point);
         fs::remove_file(fx.path("segment")).expect("unlink");
         fsync_dir(&fx.mount_point);
+    }
+    // The kernel sends RELEASE after close() returns; give it a bounded moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while status(&fx) != 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(status(&fx), 0, "nothing held for deleted files");
 }

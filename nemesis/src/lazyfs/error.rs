@@ -47,6 +47,14 @@ pub enum LazyFsError {
         /// The underlying error.
         source: io::Error,
     },
+    /// A fault log or trace file was placed inside the faulted tree.
+    #[error("{path} lies inside {root}: the fault log and the trace must be kept outside the mount and the backing directory")]
+    InsideTree {
+        /// The file asked for.
+        path: PathBuf,
+        /// The mount point or backing directory it lies in.
+        root: PathBuf,
+    },
     /// A path pattern (glob) is malformed.
     #[error("path pattern {pattern:?}: {reason}")]
     Pattern {

@@ -1,7 +1,9 @@
 //! The knobs: [`CrashPolicy`] (named probabilities of what a power cut does to pending
 //! operations) and [`LazyFsOptions`] (what to mount where, bounds, log files).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::LazyFsError;
 
 /// How a seeded power cut treats each pending (unsynced) operation. Every probability is in
 /// `[0, 1]`; out-of-range values are clamped. The default is a harsh but plausible disk.
@@ -100,5 +102,28 @@ impl LazyFsOptions {
             sync_backing: false,
             threads: 2,
         }
+    }
+}
+
+/// Refuse a log or trace file inside one of `roots` (the mount point, the backing
+/// directory): it would not survive the crash, and writing it into the mount from inside a
+/// request would deadlock.
+pub(crate) fn ensure_outside(path: &Path, roots: &[PathBuf]) -> Result<(), LazyFsError> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let resolved = parent
+        .canonicalize()
+        .map_err(|source| LazyFsError::LogFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    match roots.iter().find(|root| resolved.starts_with(root)) {
+        Some(root) => Err(LazyFsError::InsideTree {
+            path: path.to_path_buf(),
+            root: root.clone(),
+        }),
+        None => Ok(()),
     }
 }

@@ -10,9 +10,10 @@ use rand::Rng;
 use super::backing::{mirror_dir_ops, mirror_file_ops};
 use super::crash::{random_crash, CrashReport};
 use super::faults::{Fault, FaultKind, FaultLog, FaultSet};
-use super::image::{DiskImage, MAX_DEPTH};
+use super::image::DiskImage;
 use super::model::{DiskModel, NodeAttr};
 use super::ops::{Ino, NodeKind, ROOT_INO};
+use super::options::ensure_outside;
 use super::trace::{to_hex, TraceEvent, TraceRecorder};
 use super::{CrashPolicy, FsError, LazyFsError, LazyFsOptions};
 
@@ -29,11 +30,26 @@ pub(crate) struct FsState {
     seed: u64,
     power_cuts: u64,
     sync_backing: bool,
+    /// Canonical mount point and backing directory (log files must lie outside them).
+    roots: Vec<PathBuf>,
 }
 
 impl FsState {
     /// Load the backing directory as the durable (and live) state.
     pub(crate) fn open(options: &LazyFsOptions) -> Result<Self, LazyFsError> {
+        let canonical = |dir: &PathBuf| {
+            dir.canonicalize().map_err(|source| LazyFsError::Backing {
+                path: dir.clone(),
+                source,
+            })
+        };
+        let roots = vec![
+            canonical(&options.mount_point)?,
+            canonical(&options.backing_dir)?,
+        ];
+        if let Some(path) = &options.fault_log {
+            ensure_outside(path, &roots)?;
+        }
         let image = DiskImage::load(&options.backing_dir)?;
         let model = DiskModel::from_image(&image, options.cache_limit_bytes, ROOT_INO + 1)
             .map_err(|source| LazyFsError::Operation {
@@ -51,6 +67,7 @@ impl FsState {
             seed: options.fault_seed,
             power_cuts: 0,
             sync_backing: options.sync_backing,
+            roots,
         };
         if let Some(path) = &options.trace_file {
             state.start_trace(path)?;
@@ -310,9 +327,9 @@ impl FsState {
     }
 
     pub(crate) fn start_trace(&mut self, path: &Path) -> Result<(), LazyFsError> {
+        ensure_outside(path, &self.roots)?;
         let mut recorder = TraceRecorder::create(path)?;
-        let mut inodes = Vec::new();
-        self.collect_inodes(ROOT_INO, "", 0, &mut inodes);
+        let inodes = self.model.live_inodes();
         recorder.record(&TraceEvent::Start {
             inodes,
             pending_ops: self.model.pending().len(),
@@ -354,23 +371,6 @@ impl FsState {
         match self.model.path(parent) {
             Some(dir) if !dir.is_empty() => format!("{dir}/{name}"),
             _ => name.to_owned(),
-        }
-    }
-
-    fn collect_inodes(&self, dir: Ino, prefix: &str, depth: usize, out: &mut Vec<(String, Ino)>) {
-        out.push((prefix.to_owned(), dir));
-        for (name, ino, kind) in self.model.list(dir).unwrap_or_default() {
-            let path = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            match kind {
-                NodeKind::Dir if depth < MAX_DEPTH => {
-                    self.collect_inodes(ino, &path, depth + 1, out)
-                }
-                _ => out.push((path, ino)),
-            }
         }
     }
 

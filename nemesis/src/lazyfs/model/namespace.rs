@@ -115,6 +115,30 @@ impl DiskModel {
         }
         true
     }
+
+    /// Every live path (`""` for the root) with its inode, parents first.
+    pub fn live_inodes(&self) -> Vec<(String, Ino)> {
+        let mut out = Vec::new();
+        self.collect_inodes(ROOT_INO, "", 0, &mut out);
+        out
+    }
+
+    fn collect_inodes(&self, dir: Ino, prefix: &str, depth: usize, out: &mut Vec<(String, Ino)>) {
+        out.push((prefix.to_owned(), dir));
+        for (name, ino, kind) in self.list(dir).unwrap_or_default() {
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match kind {
+                NodeKind::Dir if depth < MAX_DEPTH => {
+                    self.collect_inodes(ino, &path, depth + 1, out)
+                }
+                _ => out.push((path, ino)),
+            }
+        }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), FsError> {
