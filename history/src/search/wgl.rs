@@ -226,7 +226,12 @@ pub(crate) fn search<M: Model, K: CacheKey>(
         }
         let op = entries.op[entry as usize] as usize;
         if entries.is_call[entry as usize] {
-            if let Some(next_state) = model.step(&state, ops[op]) {
+            // An `info` operation that would change nothing here is better never linearized
+            // (it may always be skipped, and stays available for later): prune that branch.
+            let next_state = model
+                .step(&state, ops[op])
+                .filter(|next| ops[op].return_ns.is_some() || *next != state);
+            if let Some(next_state) = next_state {
                 bits.set(op);
                 let key = K::of(&bits);
                 let key_bytes = key.heap_bytes();
