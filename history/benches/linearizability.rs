@@ -54,8 +54,8 @@ fn main() {
         deadline.as_secs()
     );
     println!(
-        "{:<10} {:>7} {:>8} {:<9} {:<10} {:>10} {:>12}  {}",
-        "workload", "clients", "ops", "history", "verdict", "time_ms", "ops_per_s", "as expected"
+        "{:<10} {:>7} {:>8} {:<9} {:<10} {:>10} {:>12}  as expected",
+        "workload", "clients", "ops", "history", "verdict", "time_ms", "ops_per_s"
     );
     let (mut wrong, mut unknown) = (0, 0);
     for (workload, clients, operations) in matrix() {
