@@ -30,6 +30,7 @@ impl LazyFs {
     /// Load `options.backing_dir` as the durable image and mount the lazy filesystem on
     /// `options.mount_point` (both created if missing).
     pub fn mount(options: LazyFsOptions) -> Result<MountedLazyFs, LazyFsError> {
+        remove_dead_mount(&options.mount_point)?;
         for dir in [&options.backing_dir, &options.mount_point] {
             fs::create_dir_all(dir).map_err(|source| LazyFsError::Backing {
                 path: dir.clone(),
@@ -222,6 +223,21 @@ impl Drop for MountedLazyFs {
         if let Err(error) = self.unmount_inner() {
             eprintln!("faultline lazyfs: {error}");
         }
+    }
+}
+
+/// A mount whose server died without unmounting answers `ENOTCONN`: remove it (a live
+/// mount of another server is left alone, and mounting over it fails clearly).
+fn remove_dead_mount(path: &Path) -> Result<(), LazyFsError> {
+    match fs::metadata(path) {
+        Err(error) if error.raw_os_error() == Some(libc::ENOTCONN) => {
+            let absolute = std::path::absolute(path).map_err(|source| LazyFsError::Mount {
+                mountpoint: path.to_path_buf(),
+                source,
+            })?;
+            force_unmount(&absolute)
+        }
+        _ => Ok(()),
     }
 }
 
