@@ -46,28 +46,57 @@ impl PathPattern {
     }
 }
 
+/// Whole-path match: `**` is a star over components. Greedy two-pointer matching with one
+/// backtrack point, O(pattern × path) at worst (no exponential blow-up).
 fn match_components(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| match_components(rest, &path[skip..]))
-        }
-        Some((first, rest)) => match path.split_first() {
-            Some((head, tail)) => {
-                match_component(first.as_bytes(), head.as_bytes()) && match_components(rest, tail)
-            }
-            None => false,
-        },
-    }
+    wildcard_match(
+        pattern.len(),
+        path.len(),
+        |p| pattern[p] == "**",
+        |p, i| match_component(pattern[p].as_bytes(), path[i].as_bytes()),
+    )
 }
 
+/// One component: `*` any run of bytes, `?` one byte.
 fn match_component(pattern: &[u8], name: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => name.is_empty(),
-        Some((b'*', rest)) => (0..=name.len()).any(|skip| match_component(rest, &name[skip..])),
-        Some((b'?', rest)) => !name.is_empty() && match_component(rest, &name[1..]),
-        Some((byte, rest)) => name.first() == Some(byte) && match_component(rest, &name[1..]),
+    wildcard_match(
+        pattern.len(),
+        name.len(),
+        |p| pattern[p] == b'*',
+        |p, i| pattern[p] == b'?' || pattern[p] == name[i],
+    )
+}
+
+/// Generic wildcard matching of a pattern of `pattern_len` items against `text_len` items,
+/// where `is_star(p)` items match any run and `matches(p, i)` says whether pattern item `p`
+/// matches text item `i`.
+fn wildcard_match(
+    pattern_len: usize,
+    text_len: usize,
+    is_star: impl Fn(usize) -> bool,
+    matches: impl Fn(usize, usize) -> bool,
+) -> bool {
+    let (mut p, mut i) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while i < text_len {
+        if p < pattern_len && is_star(p) {
+            backtrack = Some((p, i));
+            p += 1;
+        } else if p < pattern_len && matches(p, i) {
+            p += 1;
+            i += 1;
+        } else if let Some((star, start)) = backtrack {
+            p = star + 1;
+            i = start + 1;
+            backtrack = Some((star, start + 1));
+        } else {
+            return false;
+        }
     }
+    while p < pattern_len && is_star(p) {
+        p += 1;
+    }
+    p == pattern_len
 }
 
 #[cfg(test)]
@@ -101,6 +130,18 @@ mod tests {
     fn question_mark_is_one_character() {
         assert!(matches("f?le", "file"));
         assert!(!matches("f?le", "fle"));
+    }
+
+    #[test]
+    fn adversarial_patterns_stay_fast() {
+        let name = "a".repeat(200);
+        let pattern = format!("{}b", "*a".repeat(30));
+        assert!(!matches(&pattern, &name));
+        assert!(matches(&"*a".repeat(30), &name));
+        assert!(!matches(
+            &format!("{}x", "**/".repeat(20)),
+            &"d/".repeat(40)
+        ));
     }
 
     #[test]
