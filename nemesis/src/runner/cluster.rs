@@ -156,15 +156,50 @@ impl Cluster {
         index: usize,
         bound: Duration,
     ) -> Result<Result<Duration, String>, RunError> {
-        self.kill(index)?;
+        let mut results = self.restart_many(&[index], bound)?;
+        Ok(results
+            .pop()
+            .map_or_else(|| Err("not restarted".into()), |(_, result)| result))
+    }
+
+    /// Restarts `slots` together: kills what is left of them, starts new processes, and probes
+    /// them concurrently. Clients reach a new process only once its probe is over (its slot
+    /// keeps the dead connection until then), as a readiness check would have it.
+    pub fn restart_many(
+        &self,
+        slots: &[usize],
+        bound: Duration,
+    ) -> Result<Vec<(usize, Result<Duration, String>)>, RunError> {
+        for &index in slots {
+            self.kill(index)?;
+        }
         let started = Instant::now();
-        let (process, connection) = spawn(&self.command, &self.log_dir, index)?;
-        {
+        let mut fresh = Vec::with_capacity(slots.len());
+        for &index in slots {
+            fresh.push((index, spawn(&self.command, &self.log_dir, index)?));
+        }
+        let probes: Vec<Result<Duration, String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = fresh
+                .iter()
+                .map(|(_, (_, connection))| scope.spawn(move || probe(connection, started, bound)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| Err("the probe panicked".into()))
+                })
+                .collect()
+        });
+        let mut results = Vec::with_capacity(slots.len());
+        for ((index, (process, connection)), probed) in fresh.into_iter().zip(probes) {
             let mut slot = self.slot(index);
             slot.process = Some(process);
-            slot.connection = Arc::clone(&connection);
+            slot.connection = connection;
+            results.push((index, probed));
         }
-        Ok(probe(&connection, started, bound))
+        Ok(results)
     }
 
     /// Asks slot `index` a request outside the recorded history (hello, verify).

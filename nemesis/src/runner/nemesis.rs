@@ -259,22 +259,28 @@ impl<'a> Nemesis<'a> {
     fn recover(&mut self, slots: &[usize], kind: FaultKind) -> Result<String, RunError> {
         let bound = Duration::from_millis(self.config.recovery_timeout_ms);
         let mut times = Vec::new();
-        for &slot in slots {
-            let mut restarted = self.cluster.restart(slot, bound)?;
-            if let (Err(why), Some(mount), true) =
-                (&restarted, self.mount, self.filesystem_faults_active)
-            {
-                // A store need not start on a full or failing disk, only once the disk is back.
-                mount.heal();
-                self.filesystem_faults_active = false;
-                let detail = format!(
-                    "slot {slot} did not start with filesystem faults armed ({why}); disarmed them"
-                );
-                self.recorder.fault(FaultKind::Heal.name(), &detail);
-                times.push(detail);
-                restarted = self.cluster.restart(slot, bound)?;
-            }
-            match restarted {
+        let mut results = self.cluster.restart_many(slots, bound)?;
+        let failed: Vec<usize> = results
+            .iter()
+            .filter(|(_, result)| result.is_err())
+            .map(|(slot, _)| *slot)
+            .collect();
+        if let (false, Some(mount), true) =
+            (failed.is_empty(), self.mount, self.filesystem_faults_active)
+        {
+            // A store need not start on a full or failing disk, only once the disk is back.
+            mount.heal();
+            self.filesystem_faults_active = false;
+            let detail = format!(
+                "slots {failed:?} did not start with filesystem faults armed; disarmed them"
+            );
+            self.recorder.fault(FaultKind::Heal.name(), &detail);
+            times.push(detail);
+            results.retain(|(_, result)| result.is_ok());
+            results.extend(self.cluster.restart_many(&failed, bound)?);
+        }
+        for (slot, result) in results {
+            match result {
                 Ok(took) => times.push(format!("slot {slot} recovered in {} ms", took.as_millis())),
                 Err(why) => {
                     let failure = format!("after {}: slot {slot}: {why}", kind.name());
