@@ -261,3 +261,37 @@ fn violation_core_and_partial_linearization() {
     assert!(violation.core_minimal);
     assert_eq!(violation.partial_linearization, vec![0, 1, 2]);
 }
+
+/// A model written by a user: a counter with `add` and `read`. The trait is all it takes.
+struct Counter;
+
+impl history::Model for Counter {
+    type State = i64;
+
+    fn init(&self) -> i64 {
+        0
+    }
+
+    fn step(&self, total: &i64, op: &history::Operation) -> Option<i64> {
+        match (op.f.as_str(), &op.output) {
+            ("add", _) => Some(total + op.input.as_int()?),
+            ("read", Some(seen)) => (seen.as_int() == Some(*total)).then_some(*total),
+            ("read", None) => Some(*total),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn a_user_model_catches_a_lost_increment() {
+    let fine = history(
+        "0 invoke add 2\n1 invoke add 3\n0 ok add 2\n1 ok add 3\n2 invoke read\n2 ok read 5",
+    );
+    let result = history::check(&Counter, &fine, &CheckOptions::default()).unwrap();
+    assert_eq!(result.verdict, Verdict::Ok);
+    let lost = history(
+        "0 invoke add 2\n1 invoke add 3\n0 ok add 2\n1 ok add 3\n2 invoke read\n2 ok read 3",
+    );
+    let result = history::check(&Counter, &lost, &CheckOptions::default()).unwrap();
+    assert!(matches!(result.verdict, Verdict::Violation(_)));
+}

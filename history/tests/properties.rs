@@ -50,6 +50,18 @@ proptest! {
     }
 
     #[test]
+    fn verdicts_do_not_depend_on_the_thread_count(shape in shapes(), choice in any::<usize>()) {
+        let history = generate(shape);
+        let history = corrupt_one_read(&history, choice).unwrap_or(history);
+        let verdict = |threads| {
+            let options = CheckOptions { threads, ..CheckOptions::default() };
+            let verdict = model_for(shape.workload).check(Value::Nil, &history, &options).unwrap().verdict;
+            matches!(verdict, Verdict::Ok)
+        };
+        prop_assert_eq!(verdict(1), verdict(4));
+    }
+
+    #[test]
     fn one_impossible_read_is_a_violation(shape in shapes(), choice in any::<usize>()) {
         let history = generate(shape);
         let Some(corrupted) = corrupt_one_read(&history, choice) else { return Ok(()) };

@@ -70,11 +70,18 @@ pub fn html(input: &ReportInput) -> String {
         _ => Default::default(),
     };
     let start_ns = ops.iter().map(|op| op.call_ns).min().unwrap_or(0);
-    let finite_end = ops
+    let last_return = ops
         .iter()
         .map(|op| op.return_ns.unwrap_or(op.call_ns))
         .max()
         .unwrap_or(0);
+    let faults_after_start = input
+        .history
+        .faults
+        .iter()
+        .map(|fault| fault.time_ns)
+        .filter(|time| *time >= start_ns);
+    let finite_end = last_return.max(faults_after_start.max().unwrap_or(0));
     let faults: Vec<_> = input
         .history
         .faults
