@@ -237,3 +237,23 @@ fn a_file_held_open_across_a_power_cut_is_stale() {
         b"before"
     );
 }
+
+#[test]
+fn o_dsync_writes_are_durable_when_they_return() {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(fx) = mount(CrashPolicy::lose_everything()) else {
+        return;
+    };
+    write_file(&fx.path("journal"), b"", true);
+    fsync_dir(&fx.mount_point);
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_DSYNC)
+        .open(fx.path("journal"))
+        .expect("open O_DSYNC");
+    file.write_all(b"synchronous").expect("write");
+    drop(file);
+    fx.fs.power_cut(2).expect("power cut");
+    assert_eq!(fs::read(fx.path("journal")).expect("read"), b"synchronous");
+}

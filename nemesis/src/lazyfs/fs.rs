@@ -219,11 +219,24 @@ impl Filesystem for FuseAdapter {
         offset: u64,
         data: &[u8],
         _write_flags: WriteFlags,
-        _flags: OpenFlags,
+        flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        match self.shared.lock().write(ino.0, offset, data) {
+        // O_SYNC / O_DSYNC: each write is durable before it returns, as if fsynced.
+        let synchronous = flags.0 & libc::O_DSYNC != 0;
+        let result = {
+            let mut state = self.shared.lock();
+            let written = state.write(ino.0, offset, data);
+            written.and_then(|()| {
+                if synchronous {
+                    state.fsync(ino.0)
+                } else {
+                    Ok(())
+                }
+            })
+        };
+        match result {
             Ok(()) => reply.written(data.len() as u32),
             Err(error) => reply.error(errno(&error)),
         }
