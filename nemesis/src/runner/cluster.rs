@@ -16,6 +16,9 @@ use super::connection::{Connection, Outcome};
 use super::error::RunError;
 use super::process::SutProcess;
 
+/// How a restarted process recovered: how long it took to answer, or why it did not in time.
+pub type Recovery = Result<Duration, String>;
+
 /// How long a stopping process may take to exit after its stdin closed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -155,7 +158,7 @@ impl Cluster {
         &self,
         index: usize,
         bound: Duration,
-    ) -> Result<Result<Duration, String>, RunError> {
+    ) -> Result<Recovery, RunError> {
         let mut results = self.restart_many(&[index], bound)?;
         Ok(results
             .pop()
@@ -169,7 +172,7 @@ impl Cluster {
         &self,
         slots: &[usize],
         bound: Duration,
-    ) -> Result<Vec<(usize, Result<Duration, String>)>, RunError> {
+    ) -> Result<Vec<(usize, Recovery)>, RunError> {
         for &index in slots {
             self.kill(index)?;
         }
@@ -178,7 +181,7 @@ impl Cluster {
         for &index in slots {
             fresh.push((index, spawn(&self.command, &self.log_dir, index)?));
         }
-        let probes: Vec<Result<Duration, String>> = std::thread::scope(|scope| {
+        let probes: Vec<Recovery> = std::thread::scope(|scope| {
             let handles: Vec<_> = fresh
                 .iter()
                 .map(|(_, (_, connection))| scope.spawn(move || probe(connection, started, bound)))
