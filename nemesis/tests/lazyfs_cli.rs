@@ -108,3 +108,42 @@ fn serve_control_and_unmount_on_ctrl_c() {
         b"clean shutdown persists"
     );
 }
+
+/// Exited `fusermount3` helpers of this process not yet waited for.
+fn zombie_helpers() -> usize {
+    let mut count = 0;
+    for task in std::fs::read_dir("/proc/self/task")
+        .expect("tasks")
+        .flatten()
+    {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for pid in children.split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            count += usize::from(stat.contains("(fusermount3) Z"));
+        }
+    }
+    count
+}
+
+#[test]
+fn repeated_mounts_leave_no_pile_of_zombie_helpers() {
+    if !Path::new("/dev/fuse").exists() {
+        eprintln!("SKIPPED: /dev/fuse is missing, the lazy filesystem cannot be mounted here");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for round in 0..4 {
+        let options = nemesis::lazyfs::LazyFsOptions::new(
+            dir.path().join("b"),
+            dir.path().join(format!("m{round}")),
+        );
+        let mount = nemesis::lazyfs::LazyFs::mount(options).expect("mount");
+        std::fs::write(mount.mount_point().join("f"), b"x").expect("write");
+        mount.unmount().expect("unmount");
+    }
+    assert!(
+        zombie_helpers() <= 1,
+        "{} zombie fusermount3 helpers",
+        zombie_helpers()
+    );
+}

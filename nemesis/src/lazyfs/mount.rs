@@ -31,6 +31,7 @@ impl LazyFs {
     /// `options.mount_point` (both created if missing).
     pub fn mount(options: LazyFsOptions) -> Result<MountedLazyFs, LazyFsError> {
         remove_dead_mount(&options.mount_point)?;
+        reap_exited_fusermount();
         for dir in [&options.backing_dir, &options.mount_point] {
             fs::create_dir_all(dir).map_err(|source| LazyFsError::Backing {
                 path: dir.clone(),
@@ -208,6 +209,7 @@ impl MountedLazyFs {
                 detail: "still mounted".into(),
             });
         }
+        reap_exited_fusermount();
         if let Ok(Err(error)) = joined {
             eprintln!(
                 "faultline lazyfs: FUSE session of {} ended with {error}",
@@ -222,6 +224,33 @@ impl Drop for MountedLazyFs {
     fn drop(&mut self) {
         if let Err(error) = self.unmount_inner() {
             eprintln!("faultline lazyfs: {error}");
+        }
+    }
+}
+
+/// Reap this process's exited `fusermount3` helpers: fuser starts one per auto-unmount
+/// mount and never waits for it, so a long run would collect zombies. Only children that
+/// are already zombies and named fusermount3 are waited for.
+fn reap_exited_fusermount() {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Ok(children) = fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for pid in children
+            .split_whitespace()
+            .filter_map(|pid| pid.parse::<i32>().ok())
+        {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            if stat.contains("(fusermount3) Z") {
+                let mut status = 0;
+                // SAFETY: waitpid on a zombie child of this process, without blocking.
+                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            }
         }
     }
 }
