@@ -107,15 +107,20 @@ fn observe(
     }
 }
 
-/// Reads every key with fresh process ids from slot 0, retrying a read that does not answer
+/// Reads every key with fresh process ids from `slot`, retrying a read that does not answer
 /// `ok` up to `attempts` times. Returns the keys that could not be read.
-pub fn final_reads(shared: &ClientShared<'_>, reads: &[StoreOp], attempts: u32) -> Vec<String> {
+pub fn final_reads(
+    shared: &ClientShared<'_>,
+    slot: usize,
+    reads: &[StoreOp],
+    attempts: u32,
+) -> Vec<String> {
     let mut unread = Vec::new();
     for op in reads {
         let mut done = false;
         for attempt in 0..attempts.max(1) {
             let process = shared.fresh_process();
-            if matches!(shared.perform(process, 0, op), Outcome::Ok(_)) {
+            if matches!(shared.perform(process, slot, op), Outcome::Ok(_)) {
                 done = true;
                 break;
             }

@@ -154,11 +154,7 @@ impl Cluster {
     /// Starts a new process in slot `index` and waits until it answers a read, at most
     /// `bound`. Returns how long recovery took; `Err(detail)` inside `Ok` when it did not
     /// recover in time (a finding about the system under test, not a runner error).
-    pub fn restart(
-        &self,
-        index: usize,
-        bound: Duration,
-    ) -> Result<Recovery, RunError> {
+    pub fn restart(&self, index: usize, bound: Duration) -> Result<Recovery, RunError> {
         let mut results = self.restart_many(&[index], bound)?;
         Ok(results
             .pop()

@@ -230,12 +230,16 @@ fn finish(
         ..CheckInputs::default()
     };
     if report.recovery_failure.is_none() {
-        let unread = final_reads(shared, &final_read_ops(config.keys), 5);
-        if !unread.is_empty() {
-            report.recovery_failure = Some(format!(
-                "final reads not answered for keys {}",
-                unread.join(", ")
-            ));
+        // Every process reads every key: they share one directory, so all must agree.
+        for slot in 0..cluster.len() {
+            let unread = final_reads(shared, slot, &final_read_ops(config.keys), 5);
+            if !unread.is_empty() {
+                report.recovery_failure = Some(format!(
+                    "final reads of slot {slot} not answered for keys {}",
+                    unread.join(", ")
+                ));
+                break;
+            }
         }
         inputs.verify_problems = verify(cluster, bound);
     }
