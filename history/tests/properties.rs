@@ -17,11 +17,12 @@ fn shapes() -> impl Strategy<Value = Shape> {
     let workload = prop_oneof![Just(Workload::Register), (1u32..6).prop_map(Workload::Kv)];
     (
         any::<u64>(),
-        1usize..8,
-        1usize..120,
+        1usize..6,
+        1usize..100,
         workload,
-        0u32..150,
-        0u32..150,
+        // Every pending `info` operation can double the search; keep them few.
+        0u32..50,
+        0u32..100,
     )
         .prop_map(
             |(seed, clients, operations, workload, info_per_mille, fail_per_mille)| Shape {

@@ -33,6 +33,8 @@ pub(crate) struct Reader<'a> {
     text: &'a [u8],
     position: usize,
     line: usize,
+    /// Set while reading the items of a top-level vector or list.
+    closing: Option<u8>,
 }
 
 fn is_delimiter(byte: u8) -> bool {
@@ -45,6 +47,7 @@ impl<'a> Reader<'a> {
             text: text.as_bytes(),
             position: 0,
             line: first_line,
+            closing: None,
         }
     }
 
@@ -76,9 +79,39 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// If the input is one vector or list, steps inside it so that `next_form` yields its
+    /// items (with their own lines) and `None` at its closing bracket.
+    pub(crate) fn enter_top_level_seq(&mut self) -> bool {
+        self.skip_blank();
+        match self.text.get(self.position) {
+            Some(b'[') => self.closing = Some(b']'),
+            Some(b'(') => self.closing = Some(b')'),
+            _ => return false,
+        }
+        self.position += 1;
+        true
+    }
+
     /// The next top-level form and the line it starts on, or `None` at the end.
     pub(crate) fn next_form(&mut self) -> Result<Option<(usize, Edn)>, SyntaxError> {
         self.skip_blank();
+        if let Some(closing) = self.closing {
+            match self.text.get(self.position) {
+                Some(byte) if *byte == closing => {
+                    self.position += 1;
+                    self.closing = None;
+                    self.skip_blank();
+                    return match self.position < self.text.len() {
+                        true => self.error("nothing after the closing bracket"),
+                        false => Ok(None),
+                    };
+                }
+                None => {
+                    return self.error(format!("`{}` before the end of the input", closing as char))
+                }
+                Some(_) => {}
+            }
+        }
         if self.position >= self.text.len() {
             return Ok(None);
         }

@@ -179,12 +179,10 @@ fn syntax(error: edn::SyntaxError) -> ImportError {
 /// Reads a Jepsen/Knossos EDN history: maps one after the other, or one vector of maps.
 pub fn read_edn(text: &str, keyed: bool) -> Result<History, ImportError> {
     let mut reader = Reader::new(text, 1);
+    reader.enter_top_level_seq();
     let mut forms = Vec::new();
     while let Some(form) = reader.next_form().map_err(syntax)? {
         forms.push(form);
-    }
-    if let [(line, Edn::Seq(items))] = forms.as_slice() {
-        forms = items.iter().map(|item| (*line, item.clone())).collect();
     }
     let events = forms
         .iter()
