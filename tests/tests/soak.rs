@@ -203,3 +203,35 @@ fn a_malformed_or_missing_bundle_is_a_clear_error_naming_the_file() {
     assert!(error.contains("bundle.json"), "{error}");
     assert_nothing_left();
 }
+
+/// The canaries of the `recovery` and `verify` checks: a store that does not come back after a
+/// kill, and one whose own verify reports damage, each fail the check named after it.
+#[test]
+fn recovery_and_verify_checks_catch_their_planted_bugs() {
+    let _serial = serial();
+    let out = tempfile::tempdir().unwrap();
+    for (bug, check) in [("refuse-restart", "recovery"), ("verify-problem", "verify")] {
+        let config = RunConfig {
+            seed: 3,
+            recovery_timeout_ms: 2_000,
+            ..config(
+                format!("{} --bug {bug}", naive_store()),
+                1,
+                vec![FaultKind::KillOne],
+                1_000,
+            )
+        };
+        let outcome = nemesis::runner::run(&config, out.path()).unwrap();
+        assert_eq!(
+            outcome.failing_check.as_deref(),
+            Some(check),
+            "{:?}",
+            outcome.checks
+        );
+        assert!(outcome
+            .bundle
+            .as_ref()
+            .is_some_and(|bundle| bundle.exists()));
+    }
+    assert_nothing_left();
+}

@@ -6,6 +6,9 @@
 //! It promises `kill` and `power_cut` survival in `hello`, as a store with this bug would
 //! believe it does. One process per directory; requests are served one at a time, in order.
 //! An unreadable data file is read as an empty store (it is naive).
+//!
+//! `--bug refuse-restart` plants a store that will not start on a directory that already holds
+//! data (a failed recovery); `--bug verify-problem` one whose `verify` always reports damage.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
@@ -81,7 +84,15 @@ impl State {
 /// An answer: `Ok(fields)` is `ok`, `Err(fields)` is `fail`; `wrote` says whether to save.
 type Answer = (Result<Json, Json>, bool);
 
-fn apply(state: &mut State, request: &Map<String, Json>) -> Answer {
+/// A planted bug beyond the missing fsync, for the canaries of other checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bug {
+    None,
+    RefuseRestart,
+    VerifyProblem,
+}
+
+fn apply(state: &mut State, request: &Map<String, Json>, bug: Bug) -> Answer {
     let text = |name: &str| request.get(name).and_then(Json::as_str).map(str::to_owned);
     let op = text("op").unwrap_or_default();
     let key = text("key").unwrap_or_default();
@@ -140,6 +151,10 @@ fn apply(state: &mut State, request: &Map<String, Json>) -> Answer {
             false,
         ),
         "gc" => (Ok(json!({"blobs_deleted": 0, "blobs_kept": 0})), false),
+        "verify" if bug == Bug::VerifyProblem => (
+            Ok(json!({"problems": ["data.json: planted problem"]})),
+            false,
+        ),
         "verify" => (Ok(json!({"problems": []})), false),
         other => malformed(&format!("unknown op {other:?}")),
     }
@@ -204,10 +219,17 @@ fn malformed(message: &str) -> Answer {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let dir = match args.as_slice() {
-        [_, flag, dir] if flag == "--dir" => PathBuf::from(dir),
+    let (dir, bug) = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [_, "--dir", dir] => (PathBuf::from(dir), Bug::None),
+        [_, "--dir", dir, "--bug", "refuse-restart"] => (PathBuf::from(dir), Bug::RefuseRestart),
+        [_, "--dir", dir, "--bug", "verify-problem"] => (PathBuf::from(dir), Bug::VerifyProblem),
         _ => {
-            eprintln!("usage: naive-store --dir DIR");
+            eprintln!("usage: naive-store --dir DIR [--bug refuse-restart|verify-problem]");
             return ExitCode::from(2);
         }
     };
@@ -216,6 +238,13 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let path = dir.join("data.json");
+    if bug == Bug::RefuseRestart && path.exists() {
+        eprintln!(
+            "naive-store: refusing to start on {} (planted bug)",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
     let mut state = State::load(&path);
     let stdout = io::stdout();
     for line in io::stdin().lock().lines() {
@@ -228,7 +257,7 @@ fn main() -> ExitCode {
             _ => Map::new(),
         };
         let id = request.get("id").cloned().unwrap_or(Json::Null);
-        let (result, wrote) = apply(&mut state, &request);
+        let (result, wrote) = apply(&mut state, &request, bug);
         let (mut answer, kind) = match result {
             Ok(fields) => (fields, "ok"),
             Err(fields) => (fields, "fail"),
