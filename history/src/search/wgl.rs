@@ -94,10 +94,16 @@ struct Entries {
 
 impl Entries {
     fn build(ops: &[&Operation]) -> Entries {
-        let mut order: Vec<(u64, bool, u32)> = Vec::with_capacity(ops.len() * 2);
+        // (time, kind, op): kind 0 call, 1 return, 2 `info` return; so at one instant calls
+        // come first (concurrent) and `info` returns last, even against a return at u64::MAX.
+        let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(ops.len() * 2);
         for (index, op) in ops.iter().enumerate() {
-            order.push((op.call_ns, false, index as u32));
-            order.push((op.return_ns.unwrap_or(u64::MAX), true, index as u32));
+            order.push((op.call_ns, 0, index as u32));
+            order.push((
+                op.return_ns.unwrap_or(u64::MAX),
+                if op.return_ns.is_some() { 1 } else { 2 },
+                index as u32,
+            ));
         }
         order.sort_unstable();
         let len = order.len() + 1;
@@ -110,7 +116,8 @@ impl Entries {
         };
         entries.next[len - 1] = NONE;
         let mut call_entry = vec![NONE; ops.len()];
-        for (position, (_, is_return, op)) in order.into_iter().enumerate() {
+        for (position, (_, kind, op)) in order.into_iter().enumerate() {
+            let is_return = kind > 0;
             let entry = position as u32 + 1;
             entries.op[entry as usize] = op;
             entries.is_call[entry as usize] = !is_return;
@@ -272,4 +279,67 @@ pub(crate) fn search<M: Model, K: CacheKey>(
         .memory_used_bytes
         .fetch_sub(charged_bytes, Ordering::Relaxed);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Outcome, Value};
+
+    fn op(id: usize, call_ns: u64, return_ns: Option<u64>) -> Operation {
+        Operation {
+            id,
+            process: id as u64,
+            f: "read".into(),
+            key: None,
+            input: Value::Nil,
+            output: None,
+            outcome: if return_ns.is_some() {
+                Outcome::Ok
+            } else {
+                Outcome::Info
+            },
+            call_ns,
+            return_ns,
+            line: id + 1,
+        }
+    }
+
+    fn walk(entries: &Entries) -> Vec<(u32, bool)> {
+        let mut seen = Vec::new();
+        let mut entry = entries.next[HEAD as usize];
+        while entry != NONE {
+            assert_eq!(entries.next[entries.prev[entry as usize] as usize], entry);
+            seen.push((entries.op[entry as usize], entries.is_call[entry as usize]));
+            entry = entries.next[entry as usize];
+        }
+        seen
+    }
+
+    #[test]
+    fn entries_sort_calls_first_and_info_last_and_lift_restores() {
+        let ops = [op(0, 5, Some(u64::MAX)), op(1, 5, None), op(2, 7, Some(9))];
+        let refs: Vec<&Operation> = ops.iter().collect();
+        let mut entries = Entries::build(&refs);
+        let order = walk(&entries);
+        assert_eq!(
+            order,
+            vec![
+                (0, true),
+                (1, true),
+                (2, true),
+                (2, false),
+                (0, false),
+                (1, false)
+            ]
+        );
+        let call_of_2 = 3;
+        entries.lift(call_of_2);
+        assert_eq!(
+            walk(&entries),
+            vec![(0, true), (1, true), (0, false), (1, false)]
+        );
+        entries.unlift(call_of_2);
+        assert_eq!(walk(&entries), order);
+    }
 }
