@@ -39,6 +39,16 @@ pub enum BundleError {
         #[source]
         source: io::Error,
     },
+    /// The bundle was written in a format this faultline does not read.
+    #[error("{path}: bundle format {found}; this faultline reads format {expected}")]
+    UnsupportedFormat {
+        /// The index file.
+        path: PathBuf,
+        /// The format found.
+        found: u32,
+        /// The format this faultline reads.
+        expected: u32,
+    },
     /// The index or another JSON file is malformed.
     #[error("{path}: line {line}, column {column}: {message}")]
     Malformed {

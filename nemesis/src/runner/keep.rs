@@ -9,7 +9,7 @@ use super::config::RunConfig;
 use super::error::RunError;
 use super::nemesis::NemesisReport;
 use super::promises::Promises;
-use super::report::{render_html, render_text, BundleIndex};
+use super::report::{render_html, render_text, BundleIndex, BUNDLE_FORMAT};
 use super::run::RunOutcome;
 use crate::lazyfs::MountedLazyFs;
 use history::report::ReportInput;
@@ -131,6 +131,7 @@ pub fn write_bundle(run: &FailedRun<'_>, out: &Path) -> Result<PathBuf, RunError
     files.push(("report.txt".into(), "this report as text".into()));
     files.push(("report.html".into(), "this report as a web page".into()));
     let index = BundleIndex {
+        bundle_format: BUNDLE_FORMAT,
         faultline_version: FAULTLINE_VERSION.to_owned(),
         seed: config.seed,
         failing_check,

@@ -10,9 +10,14 @@ use super::bundle::{read_bundle_json, BundleError, BUNDLE_INDEX};
 use super::checks::{CheckRecord, CheckStatus};
 use super::config::{FaultRecord, RunConfig};
 
+/// The version of the bundle format this faultline writes and reads.
+pub const BUNDLE_FORMAT: u32 = 1;
+
 /// The index of a bundle: everything needed to understand the run and to replay it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleIndex {
+    /// The bundle format's version ([`BUNDLE_FORMAT`]); see BUNDLE.md.
+    pub bundle_format: u32,
     /// The faultline version that wrote it.
     pub faultline_version: String,
     /// The run's seed (also in `config`).
@@ -42,9 +47,17 @@ pub struct BundleIndex {
 }
 
 impl BundleIndex {
-    /// Reads `bundle.json` of the bundle at `path`.
+    /// Reads `bundle.json` of the bundle at `path`, refusing formats newer than this faultline.
     pub fn read(path: &Path) -> Result<Self, BundleError> {
-        read_bundle_json(path, BUNDLE_INDEX)
+        let index: BundleIndex = read_bundle_json(path, BUNDLE_INDEX)?;
+        if index.bundle_format != BUNDLE_FORMAT {
+            return Err(BundleError::UnsupportedFormat {
+                path: path.join(BUNDLE_INDEX),
+                found: index.bundle_format,
+                expected: BUNDLE_FORMAT,
+            });
+        }
+        Ok(index)
     }
 }
 
@@ -192,6 +205,7 @@ mod tests {
     #[test]
     fn both_renderings_name_the_failing_check_and_escape_html() {
         let index = BundleIndex {
+            bundle_format: BUNDLE_FORMAT,
             faultline_version: "0.1.0".into(),
             seed: 7,
             failing_check: "acknowledged_writes".into(),
