@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use nemesis::runner::cleanup::abort_cleanup;
 use nemesis::runner::config::{parse_faults, DEFAULT_SUT};
@@ -106,7 +105,7 @@ pub fn run(args: SoakArgs) -> anyhow::Result<u8> {
     let bar = progress_bar(options.duration);
     let interval = Duration::from_secs(args.interval_secs.max(1));
     let mut last_line = Instant::now();
-    let summary = soak(&options, |summary, outcome| {
+    let result = soak(&options, |summary, outcome| {
         if let (Some(check), Some(bundle)) = (&outcome.failing_check, &outcome.bundle) {
             let line = format!(
                 "seed {}: check `{check}` failed; bundle {}",
@@ -136,11 +135,17 @@ pub fn run(args: SoakArgs) -> anyhow::Result<u8> {
             }
             last_line = Instant::now();
         }
-    })
-    .context("soak")?;
-    if let Some(bar) = bar {
+    });
+    if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(aborted) => {
+            println!("{}", aborted.summary);
+            return Err(anyhow::Error::new(*aborted).context("soak stopped"));
+        }
+    };
     if interrupt::stop_requested() {
         eprintln!("faultline soak: interrupted; the current run was finished and checked");
     }

@@ -37,4 +37,4 @@ pub mod workload;
 pub use config::{FaultRecord, RunConfig};
 pub use error::RunError;
 pub use run::{run, RunOutcome};
-pub use soak::{soak, Shard, SoakOptions};
+pub use soak::{soak, Shard, SoakAborted, SoakOptions};

@@ -60,11 +60,24 @@ pub struct SoakOptions {
     pub max_failures: usize,
 }
 
+/// A soak stopped by a run that could not be carried out; what was done until then is kept.
+#[derive(Debug, thiserror::Error)]
+#[error("run with seed {seed} could not be carried out")]
+pub struct SoakAborted {
+    /// The seed of the run that could not be carried out.
+    pub seed: u64,
+    /// What the soak did before (failures found are in it, their bundles on disk).
+    pub summary: SoakSummary,
+    /// Why the run could not be carried out.
+    #[source]
+    pub source: RunError,
+}
+
 /// Runs the soak; `after_run` sees the summary so far and each run's outcome.
 pub fn soak(
     options: &SoakOptions,
     mut after_run: impl FnMut(&SoakSummary, &RunOutcome),
-) -> Result<SoakSummary, RunError> {
+) -> Result<SoakSummary, Box<SoakAborted>> {
     let started = Instant::now();
     let mut summary = SoakSummary::default();
     for number in 0..u64::MAX {
@@ -81,7 +94,17 @@ pub fn soak(
                 .max(RUN_MS_MIN),
             ..options.base.clone()
         };
-        let outcome = run(&config, &options.out)?;
+        let outcome = match run(&config, &options.out) {
+            Ok(outcome) => outcome,
+            Err(source) => {
+                summary.elapsed = started.elapsed();
+                return Err(Box::new(SoakAborted {
+                    seed: config.seed,
+                    summary,
+                    source,
+                }));
+            }
+        };
         summary.add_run(outcome.operations, &outcome.faults, outcome.crashes);
         if let (Some(check), Some(bundle)) = (&outcome.failing_check, &outcome.bundle) {
             summary.failures.push(FailureRecord {
