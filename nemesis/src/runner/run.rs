@@ -141,13 +141,18 @@ fn run_mounted(
             recorder.sync_if_due();
         }
         stop.store(true, Ordering::SeqCst);
-        let operations: u64 = clients
-            .into_iter()
-            .map(|client| client.join().map_or(0, |stats| stats.operations))
-            .sum();
         let report = nemesis
             .join()
-            .unwrap_or_else(|_| Ok(NemesisReport::default()));
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // A client waiting on a paused process gets its answer now, not at its timeout.
+        let _ = cluster.resume_all();
+        let operations: u64 = clients
+            .into_iter()
+            .map(|client| match client.join() {
+                Ok(stats) => stats.operations,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .sum();
         (report, operations)
     });
     let mut report = report?;
