@@ -2,6 +2,7 @@
 //! first violation.
 
 mod bitset;
+mod memo;
 mod shrink;
 mod wgl;
 
