@@ -8,6 +8,7 @@
 //! the same key and state linearized a subset of its `info` operations.
 
 use super::bitset::FastHash;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -50,9 +51,24 @@ fn subset(small: &[u64], large: &InfoSet) -> bool {
         .all(|(mine, theirs)| mine & !theirs == 0)
 }
 
+/// The `info` sets explored for one (key, state); one set inline, as most have one.
+enum InfoSets {
+    One(Box<[u64]>),
+    Many(Vec<Box<[u64]>>),
+}
+
+impl InfoSets {
+    fn as_slice(&self) -> &[Box<[u64]>] {
+        match self {
+            InfoSets::One(set) => std::slice::from_ref(set),
+            InfoSets::Many(sets) => sets,
+        }
+    }
+}
+
 /// Explored configurations.
 pub(crate) struct Memo<K, S> {
-    explored: HashMap<(K, S), Vec<Box<[u64]>>, FastHash>,
+    explored: HashMap<(K, S), InfoSets, FastHash>,
 }
 
 impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
@@ -71,19 +87,37 @@ impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
         state: S,
         info: &InfoSet,
     ) -> Option<usize> {
-        let mut added = 0;
-        let sets = self.explored.entry((key, state)).or_insert_with(|| {
-            added = std::mem::size_of::<(K, S, Vec<Box<[u64]>>)>()
-                + key_heap_bytes
-                + ENTRY_OVERHEAD_BYTES;
-            Vec::new()
-        });
-        if sets.iter().any(|explored| subset(explored, info)) {
-            return None;
+        let set_bytes = info.words.len() * 8;
+        match self.explored.entry((key, state)) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(InfoSets::One(info.words.clone().into_boxed_slice()));
+                Some(
+                    std::mem::size_of::<(K, S, InfoSets)>()
+                        + key_heap_bytes
+                        + set_bytes
+                        + ENTRY_OVERHEAD_BYTES,
+                )
+            }
+            Entry::Occupied(mut occupied) => {
+                if occupied
+                    .get()
+                    .as_slice()
+                    .iter()
+                    .any(|explored| subset(explored, info))
+                {
+                    return None;
+                }
+                let mut sets: Vec<Box<[u64]>> =
+                    match std::mem::replace(occupied.get_mut(), InfoSets::Many(Vec::new())) {
+                        InfoSets::One(set) => vec![set],
+                        InfoSets::Many(sets) => sets,
+                    };
+                sets.retain(|explored| !info.is_subset_of(explored));
+                sets.push(info.words.clone().into_boxed_slice());
+                *occupied.get_mut() = InfoSets::Many(sets);
+                Some(set_bytes + ENTRY_OVERHEAD_BYTES)
+            }
         }
-        sets.retain(|explored| !info.is_subset_of(explored));
-        sets.push(info.words.clone().into_boxed_slice());
-        Some(added + info.words.len() * 8 + ENTRY_OVERHEAD_BYTES)
     }
 }
 
