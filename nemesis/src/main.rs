@@ -30,7 +30,17 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // A wrong flag is bad input (exit 3); clap's own code 2 would read as "unknown".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return std::process::ExitCode::from(match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => cmd::EXIT_ERROR,
+            });
+        }
+    };
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Lazyfs(args) => cmd::lazyfs::run(args),

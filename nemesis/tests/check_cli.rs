@@ -138,3 +138,47 @@ fn bad_input_exits_3_naming_file_line_and_field() {
     );
     assert!(stderr.contains("line 1"), "{stderr}");
 }
+
+#[test]
+fn store_model_judges_a_store_history() {
+    let directory = tempfile::tempdir().unwrap();
+    let lines = |read_version: u64| {
+        format!(
+            concat!(
+                r#"{{"process":0,"type":"invoke","f":"put","key":"k","value":"a"}}"#,
+                "\n",
+                r#"{{"process":0,"type":"ok","f":"put","key":"k","value":3}}"#,
+                "\n",
+                r#"{{"process":1,"type":"invoke","f":"get","key":"k"}}"#,
+                "\n",
+                r#"{{"process":1,"type":"ok","f":"get","key":"k","value":["a",{}]}}"#,
+                "\n",
+            ),
+            read_version
+        )
+    };
+    let good = directory.path().join("good.jsonl");
+    std::fs::write(&good, lines(3)).unwrap();
+    let (code, stdout, stderr) = faultline_check(&[path(&good), "--model", "store"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The read names a version no write gave the key.
+    let bad = directory.path().join("bad.jsonl");
+    std::fs::write(&bad, lines(2)).unwrap();
+    let (code, stdout, stderr) = faultline_check(&[path(&bad), "--model", "store"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+}
+
+#[test]
+fn a_directory_that_is_not_a_bundle_exits_3() {
+    let directory = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = faultline_check(&[path(directory.path())]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stderr.contains("not a faultline bundle"), "{stderr}");
+}
+
+#[test]
+fn a_wrong_flag_exits_3_not_2() {
+    let (code, stdout, stderr) = faultline_check(&["--no-such-flag", "x"]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stderr.contains("--no-such-flag"), "{stderr}");
+}

@@ -1,10 +1,15 @@
 //! `faultline check`: read a history, check it for linearizability, print the verdict.
 //!
 //! Exit codes: 0 linearizable, 1 violation, 2 unknown (a bound ran out), 3 bad input.
+//!
+//! Given a failure bundle (a directory written by `faultline soak`), it re-runs every check of
+//! the run on the recorded history without running anything, and exits 1 if one fails.
 
 use anyhow::Context;
 use history::report::{html, text, ReportInput};
 use history::{CheckOptions, History, ModelKind, Value, Verdict};
+use nemesis::runner::checks::CheckStatus;
+use nemesis::runner::model::StoreModel;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,9 +21,10 @@ const EXIT_BAD_INPUT: u8 = super::EXIT_ERROR;
 /// Arguments of `faultline check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The history file.
+    /// The history file, or a failure bundle directory.
     file: PathBuf,
-    /// The model: register, cas-register, txn, kv, list-append, versioned, mutex.
+    /// The model: register, cas-register, txn, kv, list-append, versioned, mutex, or store
+    /// (the line protocol of store/SERVE.md, as `faultline soak` records it).
     #[arg(long, default_value = "cas-register")]
     model: String,
     /// jsonl, edn or etcd-log (default: from the file's extension, .edn / .log / else jsonl).
@@ -95,6 +101,9 @@ fn options_of(args: &CheckArgs) -> Result<CheckOptions, BadInput> {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    if args.file.is_dir() {
+        return check_bundle(&args.file);
+    }
     let checked = match check(&args) {
         Ok(checked) => checked,
         Err(BadInput(message)) => {
@@ -102,11 +111,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_BAD_INPUT);
         }
     };
-    let (history, result, kind) = checked;
+    let (history, result, model) = checked;
     let source = args.file.display().to_string();
     let input = ReportInput {
         source: &source,
-        model: kind.name(),
+        model,
         history: &history,
         result: &result,
     };
@@ -128,9 +137,69 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn check(args: &CheckArgs) -> Result<(History, history::CheckResult, ModelKind), BadInput> {
+/// Re-checks a bundle's recorded history with every check of the run.
+fn check_bundle(bundle: &Path) -> anyhow::Result<u8> {
+    let checked = match nemesis::runner::keep::check_bundle(bundle) {
+        Ok(checked) => checked,
+        Err(error) => {
+            eprintln!("faultline check: bad input: {error}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let mut failed = false;
+    let mut unknown = false;
+    for record in &checked.records {
+        println!(
+            "{:<22} {:<8} {}",
+            record.name,
+            format!("{:?}", record.status),
+            record.detail
+        );
+        failed |= record.status == CheckStatus::Failed;
+        unknown |= record.status == CheckStatus::Unknown;
+    }
+    let source = bundle.display().to_string();
+    let input = ReportInput {
+        source: &source,
+        model: STORE_MODEL,
+        history: &checked.history,
+        result: &checked.linearizability,
+    };
+    print!("{}", text(&input));
+    Ok(if failed {
+        EXIT_VIOLATION
+    } else if unknown {
+        EXIT_UNKNOWN
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The name of the store protocol's model, which lives in the runner.
+const STORE_MODEL: &str = "store";
+
+/// A history of the store's line protocol, checked with the runner's store model.
+fn check_store_history(args: &CheckArgs) -> Result<(History, history::CheckResult), BadInput> {
+    if args.init.is_some() {
+        return bad("--init: the store model has no initial value");
+    }
+    let options = options_of(args)?;
+    let history = read_history(&args.file, &format_of(args), true)?;
+    let result = history::check(&StoreModel, &history, &options)
+        .or_else(|error| bad(format!("{}: {error}", args.file.display())))?;
+    Ok((history, result))
+}
+
+type Checked = (History, history::CheckResult, &'static str);
+
+fn check(args: &CheckArgs) -> Result<Checked, BadInput> {
+    if args.model == STORE_MODEL {
+        let (history, result) = check_store_history(args)?;
+        return Ok((history, result, STORE_MODEL));
+    }
     let Some(kind) = ModelKind::from_name(&args.model) else {
-        let names: Vec<&str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
+        let mut names: Vec<&str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
+        names.push(STORE_MODEL);
         return bad(format!(
             "--model: expected one of {}, found `{}`",
             names.join(", "),
@@ -156,5 +225,5 @@ fn check(args: &CheckArgs) -> Result<(History, history::CheckResult, ModelKind),
     let result = kind
         .check(init, &history, &options)
         .or_else(|error| bad(format!("{}: {error}", args.file.display())))?;
-    Ok((history, result, kind))
+    Ok((history, result, kind.name()))
 }
