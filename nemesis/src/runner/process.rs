@@ -58,7 +58,9 @@ pub struct SutProcess {
 }
 
 impl SutProcess {
-    /// Starts `command` with `sh -c` in a new process group; stderr goes to `stderr`.
+    /// Starts `command` with `sh -c` in a new process group; stderr goes to `stderr`. The
+    /// directory of the running executable comes first on the command's `PATH`, so a `store`
+    /// built beside `faultline` is the one that runs.
     pub fn spawn(
         command: &str,
         stderr: Stdio,
@@ -72,6 +74,9 @@ impl SutProcess {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .process_group(0);
+        if let Some(path) = path_with_own_directory_first() {
+            builder.env("PATH", path);
+        }
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
         unsafe {
             builder.pre_exec(|| {
@@ -166,6 +171,16 @@ impl Drop for SutProcess {
             let _ = self.kill();
         }
     }
+}
+
+/// `PATH` with the running executable's directory in front, if both can be found.
+fn path_with_own_directory_first() -> Option<std::ffi::OsString> {
+    let executable = std::env::current_exe().ok()?;
+    let own = executable.parent()?.to_path_buf();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let mut directories = vec![own];
+    directories.extend(std::env::split_paths(&rest));
+    std::env::join_paths(directories).ok()
 }
 
 /// Sends `signal` to every process of group `pgid`. A group that is already gone is not an error.
