@@ -1,4 +1,25 @@
-//! faultline's runner and faults.
+//! faultline's runner and faults: the lazy filesystem that cuts the power ([`lazyfs`]) and the
+//! runner that drives a system under test through faults, records what its clients saw and
+//! checks it ([`runner`]). The `faultline` binary (`src/main.rs`, one module per subcommand
+//! under `src/cmd/`) is a thin shell over both.
+//!
+//! # The runner ([`runner`])
+//!
+//! **A run** ([`runner::run`]): a work directory, the lazy filesystem when a fault needs it, P
+//! processes of the system under test on one data directory ([`runner::cluster`], each in a
+//! process group of its own), C clients that pipeline requests over the line protocol of
+//! store/SERVE.md ([`runner::client`], one outstanding request per Jepsen process id, retired
+//! after an `info`), and the nemesis ([`runner::nemesis`]) picking faults from a seeded,
+//! weighted schedule ([`runner::schedule`]) among those the system promises to survive or
+//! detect ([`runner::promises`]). Every invoke, completion and fault goes to `history.jsonl`
+//! as it happens ([`runner::record`], fsynced every second and at every fault).
+//!
+//! **The verdict** ([`runner::checks`]): recovery within a bound, the store's own `verify`,
+//! every acknowledged write present after the last recovery, no phantom read, and per-key
+//! linearizability with the store's model ([`runner::model::StoreModel`]). A failing run is
+//! kept as a bundle ([`runner::keep`], format in `src/runner/BUNDLE.md`), written and fsynced
+//! before anything else happens; `faultline replay` runs it again, `faultline check` re-checks
+//! it, `faultline report` renders it. [`runner::soak`] runs many runs back to back.
 //!
 //! # The lazy filesystem ([`lazyfs`])
 //!
