@@ -71,7 +71,7 @@ proptest! {
                         wal.append(&payload).unwrap();
                         log.push(payload);
                     }
-                    disk.fail_next_sync();
+                    disk.kill_before_next_sync();
                     let error = wal.sync(wal.last_lsn()).unwrap_err();
                     prop_assert!(error.is_indeterminate(), "{}", error);
                 }

@@ -9,8 +9,12 @@
 //!   piece of its unsynced appended tail in which some 512-byte sectors did not land (zeros)
 //!   while later ones did (reordering); every create, rename and unlink not followed by a
 //!   directory fsync is lost;
-//! - [`SimDisk::fail_next_sync`] makes the next file sync fail without syncing (a process
-//!   killed between its write and its fsync, or an fsync error).
+//! - [`SimDisk::kill_before_next_sync`] makes the next file sync fail without syncing, its
+//!   pages left dirty (a process killed between its write and its fsync);
+//! - [`SimDisk::fail_next_sync`] makes the next file sync fail without syncing, the way Linux
+//!   fails an fsync with EIO: the pages it should have written are marked clean, so reads still
+//!   return the new bytes but no later sync writes them (unless they are written again); a
+//!   power cut loses them.
 //!
 //! It models the assumptions in `store/FORMAT.md`; it does not flip bits (tests corrupt files
 //! directly). It passes [`crate::io::conformance::check`].
@@ -29,6 +33,49 @@ pub const SECTOR_BYTES: usize = 512;
 struct Inode {
     volatile: Vec<u8>,
     durable: Vec<u8>,
+    /// Byte ranges a failed sync marked clean: readable, never written by a later sync until
+    /// they are written again.
+    marked_clean: Vec<(usize, usize)>,
+}
+
+impl Inode {
+    /// Forgets `start..end` from the clean-marked ranges (those bytes are dirty again).
+    fn dirty(&mut self, start: usize, end: usize) {
+        let mut kept = Vec::new();
+        for (a, b) in self.marked_clean.drain(..) {
+            if a < start.min(b) {
+                kept.push((a, start.min(b)));
+            }
+            if b > end.max(a) {
+                kept.push((end.max(a), b));
+            }
+        }
+        self.marked_clean = kept;
+    }
+
+    /// A successful sync: the volatile contents become durable, except clean-marked bytes,
+    /// which keep what the disk held (zeros past its old end).
+    fn sync(&mut self) {
+        let old = std::mem::replace(&mut self.durable, self.volatile.clone());
+        for &(start, end) in &self.marked_clean {
+            for offset in start..end.min(self.durable.len()) {
+                self.durable[offset] = old.get(offset).copied().unwrap_or(0);
+            }
+        }
+    }
+
+    /// A failed sync: every byte not yet durable is marked clean.
+    fn fail_sync(&mut self) {
+        let same = self
+            .durable
+            .iter()
+            .zip(&self.volatile)
+            .take_while(|(a, b)| a == b)
+            .count();
+        if same < self.volatile.len() {
+            self.marked_clean.push((same, self.volatile.len()));
+        }
+    }
 }
 
 /// A directory's entries (name -> inode).
@@ -45,6 +92,8 @@ struct DiskState {
     inodes: Vec<Inode>,
     dirs: BTreeMap<PathBuf, Dir>,
     fail_next_sync: bool,
+    /// Whether that failure marks the pages clean (an fsync error) or leaves them dirty.
+    failed_sync_marks_clean: bool,
 }
 
 /// The simulated disk. Clones share the same disk.
@@ -94,9 +143,21 @@ impl SimDisk {
             .ok_or_else(|| not_found(path))
     }
 
-    /// The next file sync fails with an error and syncs nothing.
+    /// The next file sync fails with an error (EIO) and syncs nothing; the pages it should have
+    /// written are marked clean: reads still return them, no later sync writes them unless they
+    /// are written again, a power cut loses them.
     pub fn fail_next_sync(&self) {
-        self.state().fail_next_sync = true;
+        let mut state = self.state();
+        state.fail_next_sync = true;
+        state.failed_sync_marks_clean = true;
+    }
+
+    /// The next file sync fails and syncs nothing, leaving the pages dirty: what a process killed
+    /// between its write and its fsync leaves behind (a later sync by anyone writes them).
+    pub fn kill_before_next_sync(&self) {
+        let mut state = self.state();
+        state.fail_next_sync = true;
+        state.failed_sync_marks_clean = false;
     }
 
     /// Cuts the power: see the module documentation. `seed` picks how much of each unsynced
@@ -127,6 +188,7 @@ impl SimDisk {
             }
             inode.volatile = kept.clone();
             inode.durable = kept;
+            inode.marked_clean.clear();
         }
     }
 }
@@ -160,6 +222,7 @@ impl IoFile for SimFile {
                 inode.volatile.resize(end, 0);
             }
             inode.volatile[start..end].copy_from_slice(data);
+            inode.dirty(start, end);
         })
     }
 
@@ -179,14 +242,28 @@ impl IoFile for SimFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
-        self.with(|inode| inode.volatile.resize(len, 0))
+        self.with(|inode| {
+            let old_len = inode.volatile.len();
+            inode.volatile.resize(len, 0);
+            inode.dirty(len.min(old_len), usize::MAX);
+        })
     }
 
     fn sync(&self) -> io::Result<()> {
-        if std::mem::take(&mut self.disk.state().fail_next_sync) {
+        let (failing, marks_clean) = {
+            let mut state = self.disk.state();
+            (
+                std::mem::take(&mut state.fail_next_sync),
+                state.failed_sync_marks_clean,
+            )
+        };
+        if failing {
+            if marks_clean {
+                self.with(Inode::fail_sync)?;
+            }
             return Err(io::Error::other("simulated fsync failure"));
         }
-        self.with(|inode| inode.durable = inode.volatile.clone())
+        self.with(Inode::sync)
     }
 }
 
@@ -315,5 +392,31 @@ mod tests {
         disk.fail_next_sync();
         assert!(synced.sync().is_err());
         assert!(synced.sync().is_ok());
+    }
+
+    #[test]
+    fn a_failed_sync_marks_its_pages_clean_and_a_kill_before_sync_does_not() {
+        let disk = SimDisk::new();
+        let dir = Path::new("/d");
+        disk.create_dir_all(dir).unwrap();
+        let file = disk.create_new(&dir.join("f")).unwrap();
+        disk.sync_dir(dir).unwrap();
+        file.write_at(0, b"head").unwrap();
+        file.sync().unwrap();
+        file.write_at(4, b"lost").unwrap();
+        disk.fail_next_sync();
+        assert!(file.sync().is_err());
+        file.write_at(8, b"tail").unwrap();
+        assert!(file.sync().is_ok());
+        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"headlosttail");
+        disk.power_cut(7);
+        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"head\0\0\0\0tail");
+        // Rewritten pages are dirty again; a killed process's pages are written by a later sync.
+        file.write_at(4, b"back").unwrap();
+        disk.kill_before_next_sync();
+        assert!(file.sync().is_err());
+        assert!(file.sync().is_ok());
+        disk.power_cut(7);
+        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"headbacktail");
     }
 }

@@ -8,7 +8,10 @@
 //! - `in_flight` counts operations between "took the mutex" and "settled"; the lease is never
 //!   released while it is non-zero, and never with appended records left unsynced;
 //! - after an indeterminate failure `needs_reload` is set and `holder` is dropped: the next
-//!   operation takes the lease again and rebuilds `state` from disk alone.
+//!   operation takes the lease again and rebuilds `state` from disk alone;
+//! - after a failed fsync `durable_limit` holds the poisoned Wal's last synced LSN until a new
+//!   Wal opened without building on the records after it (they read back from the page cache
+//!   but may be gone at the next power cut: see `store/PROTOCOL.md`, crash cases).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -41,6 +44,8 @@ pub(crate) struct Inner {
     /// Operations wait until then before taking the lease again (fairness, see `holding`).
     pub(crate) yield_until: Option<Instant>,
     pub(crate) needs_reload: bool,
+    /// The last LSN a poisoned Wal of this process synced, until the next Wal opened.
+    pub(crate) durable_limit: Option<Lsn>,
 }
 
 /// An operation's claim on durability: settled by [`Core::finish`].
@@ -71,6 +76,7 @@ impl Core {
             held_since: Instant::now(),
             yield_until: None,
             needs_reload: false,
+            durable_limit: None,
         };
         let core = Arc::new(Core {
             dir: dir.to_path_buf(),
@@ -111,8 +117,10 @@ impl Core {
             if !holder.wal.is_poisoned() {
                 return Ok(holder.clone());
             }
+            let wal = holder.wal.clone();
             inner.holder = None;
             inner.needs_reload = true;
+            note_failed_sync(inner, &wal);
         }
         let io = self.options.io.clone();
         let lease = Lease::acquire(
@@ -154,13 +162,23 @@ impl Core {
         }
         let after = Lsn(inner.state.applied_lsn());
         let wal_dir = self.dir.join("wal");
-        let (wal, recovered) = Wal::open(
-            self.options.io.clone(),
-            &wal_dir,
-            lease.epoch(),
-            after,
-            self.options.wal,
-        )?;
+        let (wal, recovered) = match inner.durable_limit {
+            None => Wal::open(
+                self.options.io.clone(),
+                &wal_dir,
+                lease.epoch(),
+                after,
+                self.options.wal,
+            )?,
+            Some(durable_lsn) => Wal::reopen_after_failed_sync(
+                self.options.io.clone(),
+                &wal_dir,
+                lease.epoch(),
+                after,
+                durable_lsn,
+                self.options.wal,
+            )?,
+        };
         for record in &recovered.records {
             let decoded =
                 WalRecord::decode(&record.payload).map_err(|source| StoreError::CorruptRecord {
@@ -177,6 +195,7 @@ impl Core {
             }));
         }
         inner.needs_reload = false;
+        inner.durable_limit = None;
         Ok(wal)
     }
 
@@ -311,6 +330,15 @@ fn forget_holder_if_indeterminate(inner: &mut Inner, wal: &Arc<Wal>, error: &Sto
     {
         inner.holder = None;
         inner.needs_reload = true;
+        note_failed_sync(inner, wal);
+    }
+}
+
+/// Remembers how far a poisoned Wal is durable (the lowest such point if several were).
+pub(crate) fn note_failed_sync(inner: &mut Inner, wal: &Wal) {
+    if wal.is_poisoned() {
+        let durable = wal.durable_lsn();
+        inner.durable_limit = Some(inner.durable_limit.map_or(durable, |d| d.min(durable)));
     }
 }
 

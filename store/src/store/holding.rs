@@ -67,6 +67,7 @@ pub(crate) fn release(inner: &mut Inner) {
     };
     if holder.wal.sync(holder.wal.last_lsn()).is_err() {
         inner.needs_reload = true;
+        super::core::note_failed_sync(inner, &holder.wal);
     }
     let _ = holder.lease.release();
 }

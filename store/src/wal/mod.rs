@@ -166,9 +166,49 @@ impl Wal {
         after: Lsn,
         options: WalOptions,
     ) -> Result<(Wal, RecoveredLog), WalError> {
+        Wal::open_limited(io, dir, epoch, after, None, options)
+    }
+
+    /// Like [`Wal::open`], after a Wal of this process was poisoned by a failed fsync with
+    /// `durable_lsn` its last successfully synced LSN. The records after it may read back (a
+    /// failed fsync leaves its pages clean in the page cache) yet be lost at the next power
+    /// cut: they are not recovered, and the new segment starts at `durable_lsn + 1`, so that
+    /// recovery ends the old segment there whatever of it survives.
+    pub fn reopen_after_failed_sync(
+        io: Arc<dyn Io>,
+        dir: &Path,
+        epoch: Epoch,
+        after: Lsn,
+        durable_lsn: Lsn,
+        options: WalOptions,
+    ) -> Result<(Wal, RecoveredLog), WalError> {
+        Wal::open_limited(io, dir, epoch, after, Some(durable_lsn), options)
+    }
+
+    fn open_limited(
+        io: Arc<dyn Io>,
+        dir: &Path,
+        epoch: Epoch,
+        after: Lsn,
+        durable_limit: Option<Lsn>,
+        options: WalOptions,
+    ) -> Result<(Wal, RecoveredLog), WalError> {
         io.create_dir_all(dir)
             .map_err(|source| io_error("create dir", dir, source))?;
-        let scan = recovery::scan(io.as_ref(), dir, after)?;
+        let mut scan = recovery::scan(io.as_ref(), dir, after)?;
+        let mut beyond_durable = false;
+        if let Some(limit) = durable_limit.filter(|limit| *limit < scan.last_lsn) {
+            if limit < after {
+                return Err(WalError::LogEndsBeforeLsn {
+                    dir: dir.to_path_buf(),
+                    last_lsn: limit,
+                    expected_lsn: after,
+                });
+            }
+            scan.records.retain(|record| record.lsn <= limit);
+            scan.last_lsn = limit;
+            beyond_durable = true;
+        }
         let mut live = scan.live;
         if let Some(newest) = live.last().map(|s| s.epoch).filter(|e| *e > epoch) {
             return Err(WalError::StaleEpoch {
@@ -201,7 +241,7 @@ impl Wal {
                 let len = file
                     .len_bytes()
                     .map_err(|source| io_error("stat", &path, source))?;
-                if tail.epoch == epoch {
+                if tail.epoch == epoch && !beyond_durable {
                     reusable = live.pop().map(|name| (name, file, len));
                 }
             }
