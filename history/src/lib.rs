@@ -38,7 +38,7 @@ mod value;
 
 pub use event::{Event, EventType, Process};
 pub use jsonl::{FormatError, HistoryReader, HistoryWriter};
-pub use model::Model;
+pub use model::{Access, Model};
 pub use models::{
     append_value, KvMap, ListAppend, ModelKind, Mutex, Register, Txn, VersionedObject,
     VersionedState,

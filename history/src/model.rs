@@ -20,8 +20,9 @@ use std::hash::Hash;
 /// A nondeterministic object is modelled by letting `State` be the set of states it may be in
 /// (a `BTreeSet`), `step` mapping every member and failing only when the set becomes empty.
 pub trait Model: Sync {
-    /// The object's state; it is cloned, hashed and compared during the search.
-    type State: Clone + Eq + Hash + Send + Debug;
+    /// The object's state; it is cloned, hashed and compared during the search (and may be
+    /// freed on another thread after it).
+    type State: Clone + Eq + Hash + Send + Debug + 'static;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;
@@ -39,10 +40,41 @@ pub trait Model: Sync {
         Ok(())
     }
 
+    /// How `op` reads and writes a single-valued state, for the checker's reductions (see
+    /// [`Access`]). The default, [`Access::Opaque`], switches them off for the partition;
+    /// return anything else only where the contract of that variant holds exactly.
+    fn access(&self, _op: &Operation) -> Access {
+        Access::Opaque
+    }
+
     /// A short human description of `op` for reports.
     fn describe(&self, op: &Operation) -> String {
         describe_operation(op)
     }
+}
+
+/// How an operation uses a state that is a single value (a register, one key of a map), as
+/// [`Model::access`] declares it. The checker uses these claims to decide some partitions
+/// before searching and to drop `info` operations that cannot matter; they must agree with
+/// [`Model::step`] exactly, for every state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// `step` succeeds iff the state equals the value, and leaves it unchanged (an `ok` read).
+    Observe(Value),
+    /// If it takes effect, `step` requires the state to equal `expected` (when given) and sets
+    /// it to `new`; for an `info` operation whose `expected` differs from the state, `step`
+    /// may only leave the state unchanged (as if it had not happened). An `ok` write, `ok`
+    /// successful compare-and-set, an `info` write or compare-and-set.
+    Replace {
+        /// The state required before, if any.
+        expected: Option<Value>,
+        /// The state after.
+        new: Value,
+    },
+    /// `step` succeeds from every state and leaves it unchanged (an `info` read).
+    Neutral,
+    /// Anything else (a mismatched compare-and-set, an append, ...): no reduction applies.
+    Opaque,
 }
 
 /// `f key input -> output`, the default description of an operation.

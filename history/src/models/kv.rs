@@ -1,7 +1,7 @@
 //! A key-value map: each key an independent register with append.
 
-use super::register::{cas_pair, register_step};
-use crate::{Model, Operation, Value};
+use super::register::{cas_pair, register_access, register_step};
+use crate::{Access, Model, Operation, Value};
 
 /// A key-value map (`kv`), checked key by key.
 ///
@@ -42,6 +42,17 @@ impl Model for KvMap {
             "append" => append_value(state, &op.input),
             "delete" => Some(Value::Nil),
             _ => register_step(state, op),
+        }
+    }
+
+    fn access(&self, op: &Operation) -> Access {
+        match op.f.as_str() {
+            "append" => Access::Opaque,
+            "delete" => Access::Replace {
+                expected: None,
+                new: Value::Nil,
+            },
+            _ => register_access(op),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Registers: read / write, and compare-and-set for the CAS register.
 
-use crate::{Model, Operation, Value};
+use crate::{Access, Model, Operation, Outcome, Value};
 
 /// A single register (`register`), or one with compare-and-set (`cas-register`).
 ///
@@ -46,6 +46,31 @@ pub(crate) fn register_step(state: &Value, op: &Operation) -> Option<Value> {
     }
 }
 
+/// The [`Access`] of a register operation (shared with the key-value map); it mirrors
+/// [`register_step`] case by case.
+pub(crate) fn register_access(op: &Operation) -> Access {
+    match (op.f.as_str(), &op.output) {
+        ("read" | "get", Some(seen)) => Access::Observe(seen.clone()),
+        ("read" | "get", None) => Access::Neutral,
+        ("write" | "put", _) => Access::Replace {
+            expected: None,
+            new: op.input.clone(),
+        },
+        // A recorded mismatch observes "not `expected`"; an `ok` cas without a result could
+        // have been a mismatch.
+        ("cas", Some(Value::Bool(false))) => Access::Opaque,
+        ("cas", None) if op.outcome != Outcome::Info => Access::Opaque,
+        ("cas", _) => match cas_pair(&op.input) {
+            Ok((expected, new)) => Access::Replace {
+                expected: Some(expected.clone()),
+                new: new.clone(),
+            },
+            Err(_) => Access::Opaque,
+        },
+        _ => Access::Opaque,
+    }
+}
+
 impl Model for Register {
     type State = Value;
 
@@ -55,6 +80,10 @@ impl Model for Register {
 
     fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
         register_step(state, op)
+    }
+
+    fn access(&self, op: &Operation) -> Access {
+        register_access(op)
     }
 
     fn validate(&self, op: &Operation) -> Result<(), String> {

@@ -78,6 +78,11 @@ impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
         }
     }
 
+    /// How many (key, state) pairs are recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.explored.len()
+    }
+
     /// Records the configuration if it is not dominated by an explored one; returns the bytes
     /// it added (`None`: dominated, do not explore).
     pub(crate) fn insert(

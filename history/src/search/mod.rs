@@ -3,6 +3,7 @@
 
 mod bitset;
 mod memo;
+mod reduce;
 mod shrink;
 mod wgl;
 
@@ -31,6 +32,10 @@ pub struct CheckOptions {
     /// Each of those searches gives up after this many steps plus 8 per operation (the
     /// operations it tried to relax then stay in the core).
     pub shrink_steps_max: u64,
+    /// Decide impossible observations before searching and drop `info` operations that
+    /// cannot matter, for models that declare [`crate::Access`]. Exact either way; off
+    /// only to compare against the plain search.
+    pub reductions: bool,
 }
 
 impl Default for CheckOptions {
@@ -41,6 +46,7 @@ impl Default for CheckOptions {
             threads: 0,
             shrink_checks_max: 500,
             shrink_steps_max: 2_000,
+            reductions: true,
         }
     }
 }
@@ -55,7 +61,9 @@ pub struct Violation {
     pub core: Vec<usize>,
     /// Whether removing any single operation of `core` was tried (it then is 1-minimal).
     pub core_minimal: bool,
-    /// Ids of the longest partial linearization found, in linearization order.
+    /// Ids of the longest partial linearization found, in linearization order (empty when
+    /// the violation was decided without a search: an operation observed a value nothing
+    /// could have set before it returned).
     pub partial_linearization: Vec<usize>,
 }
 
@@ -202,7 +210,45 @@ pub fn check<M: Model>(
     })
 }
 
+/// Checks one partition; the indices in the result are local to `ops`.
 fn check_partition<M: Model>(
+    model: &M,
+    ops: &[&Operation],
+    limits: &Limits,
+    options: &CheckOptions,
+) -> PartitionResult {
+    if !options.reductions {
+        return search_partition(model, ops, limits, options);
+    }
+    let kept = match reduce::reduce(model, ops) {
+        reduce::Reduction::Impossible(local) => {
+            return PartitionResult::Violation {
+                confirmed: shrink::Confirmed {
+                    core: vec![local],
+                    core_minimal: true,
+                },
+                longest: Vec::new(),
+            }
+        }
+        reduce::Reduction::Search(kept) => kept,
+    };
+    if kept.len() == ops.len() {
+        return search_partition(model, ops, limits, options);
+    }
+    let reduced: Vec<&Operation> = kept.iter().map(|local| ops[*local]).collect();
+    match search_partition(model, &reduced, limits, options) {
+        PartitionResult::Violation { confirmed, longest } => PartitionResult::Violation {
+            confirmed: shrink::Confirmed {
+                core: confirmed.core.iter().map(|local| kept[*local]).collect(),
+                core_minimal: confirmed.core_minimal,
+            },
+            longest: longest.iter().map(|local| kept[*local]).collect(),
+        },
+        other => other,
+    }
+}
+
+fn search_partition<M: Model>(
     model: &M,
     ops: &[&Operation],
     limits: &Limits,

@@ -19,6 +19,8 @@ const HEAD: u32 = 0;
 /// The search polls the deadline, the stop flag and the memory budget this often (first at
 /// its first step, so that an expired deadline is seen at once).
 const POLL_EVERY_STEPS: u64 = 4096;
+/// Caches with at least this many entries are freed in the background.
+const RELEASE_IN_BACKGROUND_ENTRIES: usize = 1 << 16;
 
 /// The bounds shared by all searches of one check.
 #[derive(Clone, Copy)]
@@ -56,7 +58,7 @@ pub(crate) enum Search {
 }
 
 /// How the memoisation cache identifies a linearized set.
-pub(crate) trait CacheKey: Hash + Eq {
+pub(crate) trait CacheKey: Hash + Eq + Send + 'static {
     fn of(bits: &Bitset) -> Self;
     fn heap_bytes(&self) -> usize;
 }
@@ -307,7 +309,19 @@ pub(crate) fn search<M: Model, K: CacheKey>(
     limits
         .memory_used_bytes
         .fetch_sub(charged_bytes, Ordering::Relaxed);
+    release(memo);
     result
+}
+
+/// Frees a large cache on a thread of its own, so that a search that hit its deadline
+/// answers at once (freeing millions of entries takes seconds); a small one is freed here.
+fn release<K: Hash + Eq + Send + 'static, S: Hash + Eq + Send + 'static>(memo: Memo<K, S>) {
+    if memo.len() >= RELEASE_IN_BACKGROUND_ENTRIES {
+        // If no thread can be started the closure, and the cache with it, is dropped here.
+        let _ = std::thread::Builder::new()
+            .name("faultline-free-cache".into())
+            .spawn(move || drop(memo));
+    }
 }
 
 /// Checks the bounds; `Some` when the search must stop.

@@ -1,0 +1,177 @@
+//! The reductions before the search (impossible observations, dropped `info` operations) give
+//! the same verdict as the plain search, on random small histories with `ok`, `info` and
+//! `fail` operations (many of them not linearizable) and on generated ones.
+
+mod common;
+
+use common::gen::{corrupt_one_read, generate, Shape, Workload};
+use history::{
+    pair_events, CheckOptions, Event, EventType, History, ModelKind, Process, Value, Verdict,
+};
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Random register / kv operations over `values` values (`nil` and 1, 2, ...) with random overlapping times; the
+/// results are random too, so many histories are not linearizable.
+fn random_history(seed: u64, clients: u64, operations: usize, keyed: bool, values: i64) -> History {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut timed: Vec<(u64, u8, Event)> = Vec::new();
+    let mut idle_from_ns = vec![0u64; clients as usize];
+    let mut process_of: Vec<u64> = (0..clients).collect();
+    let mut next_process = clients;
+    let value = |rng: &mut StdRng| match rng.random_range(0..values) {
+        0 => Value::Nil,
+        n => Value::Int(n),
+    };
+    for _ in 0..operations {
+        let client = rng.random_range(0..clients as usize);
+        let call_ns = idle_from_ns[client] + rng.random_range(1..20);
+        let return_ns = call_ns + rng.random_range(0..30);
+        idle_from_ns[client] = return_ns;
+        let key = keyed.then(|| Value::Str(format!("k{}", rng.random_range(0..2))));
+        let (f, input, output) = match rng.random_range(0..3) {
+            0 => ("read", Value::Nil, value(&mut rng)),
+            1 => {
+                let written = value(&mut rng);
+                ("write", written.clone(), written)
+            }
+            _ => {
+                let input = Value::List(vec![value(&mut rng), value(&mut rng)]);
+                let output = if rng.random_bool(0.3) {
+                    Value::Bool(false)
+                } else {
+                    input.clone()
+                };
+                ("cas", input, output)
+            }
+        };
+        let kind = match rng.random_range(0..10) {
+            0 | 1 => EventType::Info,
+            2 => EventType::Fail,
+            _ => EventType::Ok,
+        };
+        let process = Process::Client(process_of[client]);
+        let event = |kind, value, time_ns| Event {
+            process,
+            kind,
+            f: f.to_string(),
+            key: key.clone(),
+            value,
+            time_ns: Some(time_ns),
+        };
+        timed.push((call_ns, 0, event(EventType::Invoke, input, call_ns)));
+        let output = if kind == EventType::Ok {
+            output
+        } else {
+            Value::Nil
+        };
+        timed.push((return_ns, 1, event(kind, output, return_ns)));
+        if kind == EventType::Info {
+            process_of[client] = next_process;
+            next_process += 1;
+        }
+    }
+    timed.sort_by_key(|(time, order, _)| (*time, *order));
+    let events = timed
+        .into_iter()
+        .enumerate()
+        .map(|(index, (_, _, event))| (index + 1, event));
+    pair_events(events).expect("random histories pair")
+}
+
+fn verdicts(model: ModelKind, history: &History) -> (Verdict, Verdict) {
+    let check = |reductions| {
+        let options = CheckOptions {
+            reductions,
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        model.check(Value::Nil, history, &options).unwrap().verdict
+    };
+    (check(true), check(false))
+}
+
+fn same_kind(reduced: &Verdict, plain: &Verdict) -> bool {
+    matches!(
+        (reduced, plain),
+        (Verdict::Ok, Verdict::Ok) | (Verdict::Violation(_), Verdict::Violation(_))
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn reductions_keep_verdicts_on_random_histories(
+        seed in any::<u64>(),
+        clients in 1u64..5,
+        operations in 1usize..14,
+        keyed in any::<bool>(),
+        cas in any::<bool>(),
+        values in 2i64..10,
+    ) {
+        let history = random_history(seed, clients, operations, keyed, values);
+        let model = match (keyed, cas) {
+            (true, _) => ModelKind::Kv,
+            (false, true) => ModelKind::CasRegister,
+            (false, false) => ModelKind::Register,
+        };
+        let history = if model == ModelKind::Register {
+            History {
+                operations: history.operations.into_iter().filter(|op| op.f != "cas").enumerate()
+                    .map(|(id, op)| history::Operation { id, ..op }).collect(),
+                faults: Vec::new(),
+            }
+        } else {
+            history
+        };
+        let (reduced, plain) = verdicts(model, &history);
+        prop_assert!(same_kind(&reduced, &plain), "reduced {:?}, plain {:?}", reduced, plain);
+    }
+
+    #[test]
+    fn reductions_keep_verdicts_on_generated_histories(
+        seed in any::<u64>(),
+        clients in 1usize..6,
+        operations in 1usize..60,
+        info_per_mille in 0u32..150,
+        fail_per_mille in 0u32..100,
+        corrupt in proptest::option::of(any::<usize>()),
+    ) {
+        let shape = Shape { seed, clients, operations, workload: Workload::Register, info_per_mille, fail_per_mille };
+        let history = generate(shape);
+        let history = match corrupt {
+            Some(choice) => corrupt_one_read(&history, choice).unwrap_or(history),
+            None => history,
+        };
+        let (reduced, plain) = verdicts(ModelKind::CasRegister, &history);
+        prop_assert!(same_kind(&reduced, &plain), "reduced {:?}, plain {:?}", reduced, plain);
+    }
+}
+
+/// The reductions must actually fire on these histories, or the comparison above proves
+/// nothing: count how often a random history is decided or shrunk by them.
+#[test]
+fn reductions_fire_on_random_histories() {
+    let (mut impossible_cores, mut violations) = (0, 0);
+    for seed in 0..300 {
+        let history = random_history(seed, 3, 10, false, 4);
+        let (reduced, _) = verdicts(ModelKind::CasRegister, &history);
+        if let Verdict::Violation(violation) = reduced {
+            violations += 1;
+            if violation.partial_linearization.is_empty() && violation.core.len() == 1 {
+                impossible_cores += 1;
+            }
+        }
+    }
+    assert!(violations > 30, "{violations} violations");
+    assert!(
+        impossible_cores > 5,
+        "{impossible_cores} decided without a search"
+    );
+}
