@@ -170,6 +170,7 @@ fn is_corrupt_wal(error: &WalError) -> bool {
         error,
         WalError::CorruptSegmentHeader { .. }
             | WalError::SegmentHeaderMismatch { .. }
+            | WalError::PrevEpochAboveEpoch { .. }
             | WalError::CorruptRecord { .. }
             | WalError::DamagedDurableRecord { .. }
             | WalError::MissingRecords { .. }

@@ -105,6 +105,17 @@ pub enum WalError {
         /// Epoch in the header.
         header_epoch: Epoch,
     },
+    /// A segment header names a predecessor epoch above its own: the chain of segments
+    /// (`prev_epoch`) cannot be followed.
+    #[error("{path}: header says prev epoch {prev_epoch}, above its own epoch {epoch}")]
+    PrevEpochAboveEpoch {
+        /// The segment.
+        path: PathBuf,
+        /// Its epoch.
+        epoch: Epoch,
+        /// The predecessor epoch in its header.
+        prev_epoch: Epoch,
+    },
     /// An invalid record before the end of a sealed segment.
     #[error("{path}: invalid record at offset {offset} (expected lsn {expected_lsn}): {fault}")]
     CorruptRecord {

@@ -7,8 +7,11 @@
 use crate::lock::Epoch;
 use crate::wal::Lsn;
 
-/// Current WAL format version (segment header and record frame).
+/// Current record frame format version.
 pub const FORMAT_VERSION: u16 = 1;
+/// Current segment header format version (2: the header names `prev_epoch`; version 1 headers
+/// are refused).
+pub const SEGMENT_FORMAT_VERSION: u16 = 2;
 
 /// Segment header magic, `FLTWALSG`.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"FLTWALSG";
@@ -22,10 +25,12 @@ pub const SEGMENT_RESERVED_OFFSET: usize = 10;
 pub const SEGMENT_FIRST_LSN_OFFSET: usize = 12;
 /// Segment header: bytes 20..28 the writer epoch that owns the segment.
 pub const SEGMENT_EPOCH_OFFSET: usize = 20;
-/// Segment header: bytes 28..32 CRC32C of bytes 0..28.
-pub const SEGMENT_CRC_OFFSET: usize = 28;
+/// Segment header: bytes 28..36 the epoch of the segment this one continues (0: none).
+pub const SEGMENT_PREV_EPOCH_OFFSET: usize = 28;
+/// Segment header: bytes 36..40 CRC32C of bytes 0..36.
+pub const SEGMENT_CRC_OFFSET: usize = 36;
 /// Length of the segment header; the first record frame starts here.
-pub const SEGMENT_HEADER_LEN: usize = 32;
+pub const SEGMENT_HEADER_LEN: usize = 40;
 
 /// Record frame magic, `FLRC`.
 pub const RECORD_MAGIC: [u8; 4] = *b"FLRC";
@@ -70,10 +75,12 @@ pub enum FrameError {
         found: Vec<u8>,
     },
     /// A format version this build does not read.
-    #[error("unsupported format version {found} (this build reads {FORMAT_VERSION})")]
+    #[error("unsupported format version {found} (this build reads {expected})")]
     UnsupportedVersion {
         /// The version found.
         found: u16,
+        /// The version this build reads there.
+        expected: u16,
     },
     /// Reserved bytes are not zero.
     #[error("reserved bytes are not zero")]
@@ -101,6 +108,9 @@ pub struct SegmentHeader {
     pub first_lsn: Lsn,
     /// The epoch of the writer that created the segment.
     pub epoch: Epoch,
+    /// The epoch of the segment whose records this one continues: the segment its writer
+    /// fenced and read (another epoch) or rotated from (its own). `Epoch(0)`: none.
+    pub prev_epoch: Epoch,
 }
 
 /// A decoded record frame borrowing its payload from the segment bytes.
@@ -146,11 +156,13 @@ pub fn encode_segment_header(header: SegmentHeader) -> [u8; SEGMENT_HEADER_LEN] 
     let mut out = [0u8; SEGMENT_HEADER_LEN];
     out[SEGMENT_MAGIC_OFFSET..SEGMENT_MAGIC_OFFSET + 8].copy_from_slice(&SEGMENT_MAGIC);
     out[SEGMENT_VERSION_OFFSET..SEGMENT_VERSION_OFFSET + 2]
-        .copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        .copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
     out[SEGMENT_FIRST_LSN_OFFSET..SEGMENT_FIRST_LSN_OFFSET + 8]
         .copy_from_slice(&header.first_lsn.0.to_le_bytes());
     out[SEGMENT_EPOCH_OFFSET..SEGMENT_EPOCH_OFFSET + 8]
         .copy_from_slice(&header.epoch.0.to_le_bytes());
+    out[SEGMENT_PREV_EPOCH_OFFSET..SEGMENT_PREV_EPOCH_OFFSET + 8]
+        .copy_from_slice(&header.prev_epoch.0.to_le_bytes());
     let crc = crc32c::crc32c(&out[..SEGMENT_CRC_OFFSET]);
     out[SEGMENT_CRC_OFFSET..SEGMENT_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
     out
@@ -175,8 +187,11 @@ pub fn decode_segment_header(bytes: &[u8]) -> Result<SegmentHeader, FrameError> 
         return Err(FrameError::ChecksumMismatch { stored, computed });
     }
     let version = u16_at(header, SEGMENT_VERSION_OFFSET);
-    if version != FORMAT_VERSION {
-        return Err(FrameError::UnsupportedVersion { found: version });
+    if version != SEGMENT_FORMAT_VERSION {
+        return Err(FrameError::UnsupportedVersion {
+            found: version,
+            expected: SEGMENT_FORMAT_VERSION,
+        });
     }
     if u16_at(header, SEGMENT_RESERVED_OFFSET) != 0 {
         return Err(FrameError::ReservedNotZero);
@@ -184,6 +199,7 @@ pub fn decode_segment_header(bytes: &[u8]) -> Result<SegmentHeader, FrameError> 
     Ok(SegmentHeader {
         first_lsn: Lsn(u64_at(header, SEGMENT_FIRST_LSN_OFFSET)),
         epoch: Epoch(u64_at(header, SEGMENT_EPOCH_OFFSET)),
+        prev_epoch: Epoch(u64_at(header, SEGMENT_PREV_EPOCH_OFFSET)),
     })
 }
 
@@ -236,7 +252,10 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame<'_>, FrameError> {
     }
     let version = u16_at(header, RECORD_VERSION_OFFSET);
     if version != FORMAT_VERSION {
-        return Err(FrameError::UnsupportedVersion { found: version });
+        return Err(FrameError::UnsupportedVersion {
+            found: version,
+            expected: FORMAT_VERSION,
+        });
     }
     if u16_at(header, RECORD_RESERVED_OFFSET) != 0 {
         return Err(FrameError::ReservedNotZero);
@@ -327,6 +346,7 @@ mod tests {
         let header = SegmentHeader {
             first_lsn: Lsn(42),
             epoch: Epoch(9),
+            prev_epoch: Epoch(7),
         };
         let bytes = encode_segment_header(header);
         assert_eq!(decode_segment_header(&bytes), Ok(header));
@@ -335,5 +355,18 @@ mod tests {
             flipped[bit / 8] ^= 1 << (bit % 8);
             assert!(decode_segment_header(&flipped).is_err());
         }
+        // A version 1 header (no prev_epoch) is refused by name.
+        let mut old = bytes;
+        old[SEGMENT_VERSION_OFFSET..SEGMENT_VERSION_OFFSET + 2]
+            .copy_from_slice(&1u16.to_le_bytes());
+        let crc = crc32c::crc32c(&old[..SEGMENT_CRC_OFFSET]);
+        old[SEGMENT_CRC_OFFSET..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            decode_segment_header(&old),
+            Err(FrameError::UnsupportedVersion {
+                found: 1,
+                expected: SEGMENT_FORMAT_VERSION
+            })
+        );
     }
 }

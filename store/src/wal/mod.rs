@@ -246,6 +246,16 @@ impl Wal {
                 }
             }
         }
+        let mut stale = scan.stale;
+        if beyond_durable {
+            // Segments the failed writer started after its last synced record hold nothing
+            // durable; off the chain (the new segment continues the one holding that record).
+            let next = scan.last_lsn.next();
+            let (kept, beyond): (Vec<_>, Vec<_>) =
+                live.into_iter().partition(|s| s.first_lsn <= next);
+            live = kept;
+            stale.extend(beyond);
+        }
         let (active, active_file, active_len) = match reusable {
             Some(reused) => reused,
             None => {
@@ -253,7 +263,8 @@ impl Wal {
                     first_lsn: scan.last_lsn.next(),
                     epoch,
                 };
-                let file = create_segment(io.as_ref(), dir, &name)?;
+                let prev_epoch = live.last().map_or(Epoch(0), |tail| tail.epoch);
+                let file = create_segment(io.as_ref(), dir, &name, prev_epoch)?;
                 (name, file, SEGMENT_HEADER_LEN as u64)
             }
         };
@@ -269,7 +280,7 @@ impl Wal {
             records: scan.records,
             last_lsn: scan.last_lsn,
             cut: scan.cut,
-            stale_segments: scan.stale.iter().map(|s| dir.join(s.file_name())).collect(),
+            stale_segments: stale.iter().map(|s| dir.join(s.file_name())).collect(),
         };
         let writer = SegmentWriter {
             io,
@@ -278,7 +289,7 @@ impl Wal {
             active_file,
             active_len,
             sealed: live,
-            stale: scan.stale,
+            stale,
         };
         let wal = Wal {
             dir: dir.to_path_buf(),

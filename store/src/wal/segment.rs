@@ -59,10 +59,12 @@ pub(crate) fn list_segments(io: &dyn Io, dir: &Path) -> Result<Vec<SegmentName>,
 }
 
 /// Creates a segment durably: create (O_EXCL), write the header, fsync it, fsync the directory.
+/// `prev_epoch`: the epoch of the segment whose records it continues (`Epoch(0)`: none).
 pub(crate) fn create_segment(
     io: &dyn Io,
     dir: &Path,
     name: &SegmentName,
+    prev_epoch: Epoch,
 ) -> Result<Box<dyn IoFile>, WalError> {
     let path = dir.join(name.file_name());
     let file = io
@@ -71,6 +73,7 @@ pub(crate) fn create_segment(
     let header = encode_segment_header(SegmentHeader {
         first_lsn: name.first_lsn,
         epoch: name.epoch,
+        prev_epoch,
     });
     file.write_at(0, &header)
         .map_err(|source| io_error("write", &path, source))?;
@@ -132,7 +135,7 @@ impl SegmentWriter {
             first_lsn,
             epoch: self.active.epoch,
         };
-        let file = create_segment(self.io.as_ref(), &self.dir, &name)?;
+        let file = create_segment(self.io.as_ref(), &self.dir, &name, self.active.epoch)?;
         let old = std::mem::replace(&mut self.active, name);
         self.sealed.push(old);
         self.active_file = file;

@@ -200,7 +200,7 @@ fn an_lsn_gap_is_detected() {
         first_lsn: Lsn(4),
         epoch: Epoch(1),
     };
-    create_segment(&StdIo, dir.path(), &next).unwrap();
+    create_segment(&StdIo, dir.path(), &next, Epoch(1)).unwrap();
     let error = open(dir.path(), 2).unwrap_err();
     assert!(
         matches!(
