@@ -109,7 +109,12 @@ impl fmt::Display for CheckReport {
                 " (bound reached: search incomplete)"
             }
         )?;
-        let width = self.properties.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        let width = self
+            .properties
+            .iter()
+            .map(|p| p.name.len())
+            .max()
+            .unwrap_or(0);
         for property in &self.properties {
             let verdict = match &property.outcome {
                 Outcome::Holds => "holds".to_string(),

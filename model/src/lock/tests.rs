@@ -89,7 +89,10 @@ fn first_lsn_order_recovery_loses_an_acknowledged_write() {
     let mut model = LockModel::new(Variant::Correct, 3);
     model.recovery_follows_chain = false;
     let report = check(model);
-    let lost = report.outcome(ACKED).and_then(Outcome::path).expect("a counterexample");
+    let lost = report
+        .outcome(ACKED)
+        .and_then(Outcome::path)
+        .expect("a counterexample");
     let actions: Vec<&str> = lost.iter().filter_map(|s| s.action.as_deref()).collect();
     assert_eq!(actions.len(), 19, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| a.starts_with("Pause")).count(), 2);
