@@ -1,6 +1,6 @@
 //! faultline's stateright models of the store's protocols.
 //!
-//! Each protocol of the store (STORE-DESIGN, `store/PROTOCOL.md`) is modelled as a small
+//! Each protocol of the store (`store/PROTOCOL.md`) is modelled as a small
 //! stateright [`Model`](stateright::Model) in its own module, with a [`Variant`] switch: the
 //! `Correct` protocol, and a `Buggy` one that plants a bug real stores have shipped. Each model
 //! names its properties: `always` for safety; liveness as the `always` property "no reachable

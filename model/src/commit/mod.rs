@@ -1,6 +1,6 @@
 //! Commit and snapshot: group commit, compaction (snapshot, manifest swap, segment deletion),
-//! GC, crashes between durable steps, and a reader in another process (STORE-DESIGN "Commit
-//! protocol", "Snapshot / compaction protocol", "GC protocol").
+//! GC, crashes between durable steps, and a reader in another process (`store/PROTOCOL.md`: the
+//! commit, snapshot / compaction and GC protocols).
 //!
 //! **Modelled.** A writer process appends client writes to the WAL without fsync; one fsync
 //! (group commit) makes every appended record durable and acknowledges all waiting writes

@@ -1,4 +1,4 @@
-//! The inter-process lock: a lease with fencing epochs (STORE-DESIGN "Lock protocol").
+//! The inter-process lock: a lease with fencing epochs (`store/PROTOCOL.md`, the lock protocol).
 //!
 //! **Modelled.** `processes` processes each want to make one write under the lock. A process
 //! reads the highest `lock/epoch-N` file and, if it is free (released, its owner dead, or its

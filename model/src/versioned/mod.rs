@@ -1,5 +1,5 @@
 //! Versioned keys: put, patch, delete and get-if-modified on one key, with eviction from
-//! memory and store restarts (STORE-DESIGN "Commit protocol": a key's version is the LSN of the
+//! memory and store restarts (`store/PROTOCOL.md`, the commit protocol: a key's version is the LSN of the
 //! record that last changed it).
 //!
 //! **Modelled.** Clients each run a two-operation script against one store process, which
