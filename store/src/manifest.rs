@@ -2,7 +2,9 @@
 //!
 //! [`ManifestStore::read`] returns the current [`Manifest`] and a [`ManifestToken`] naming
 //! it. [`ManifestStore::publish`] replaces it iff it is still the one the token names:
-//! write `MANIFEST.tmp`, fsync, rename over `MANIFEST`, fsync the directory. A mismatch is
+//! write `MANIFEST.<epoch:020>.tmp` (one temporary per writer epoch, so a fenced holder and
+//! the new one never write the same file), fsync, rename over `MANIFEST`, fsync the
+//! directory. A mismatch is
 //! the value [`PublishOutcome::Conflict`], not an error. The compare-and-set is atomic only
 //! among holders of the lease lock: callers publish under the lock, after checking they are
 //! not fenced. Layout: `store/FORMAT.md`, "Manifest file".
@@ -35,8 +37,29 @@ pub const MANIFEST_COVERED_LSN_OFFSET: usize = 28;
 pub const MANIFEST_ID_OFFSET: usize = 36;
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "MANIFEST";
-/// The temporary written before the rename.
-pub const MANIFEST_TEMPORARY_FILE: &str = "MANIFEST.tmp";
+/// Prefix of the temporaries written before the rename: `MANIFEST.<epoch:020>.tmp`.
+pub const MANIFEST_TEMPORARY_PREFIX: &str = "MANIFEST.";
+/// Suffix of the temporaries written before the rename.
+pub const MANIFEST_TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// The name of the temporary a publisher of `epoch` writes.
+pub fn manifest_temporary_name(epoch: Epoch) -> String {
+    format!(
+        "{MANIFEST_TEMPORARY_PREFIX}{:020}{MANIFEST_TEMPORARY_SUFFIX}",
+        epoch.0
+    )
+}
+
+/// The epoch of a manifest temporary's name; `None` for any other name.
+fn parse_manifest_temporary_name(name: &str) -> Option<Epoch> {
+    let digits = name
+        .strip_prefix(MANIFEST_TEMPORARY_PREFIX)?
+        .strip_suffix(MANIFEST_TEMPORARY_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().map(Epoch)
+}
 
 /// The pointer to the current snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -265,7 +288,9 @@ impl ManifestStore {
     }
 
     /// Publishes `new` iff the current manifest is still the one `expected` names.
-    /// Steps: (1) read and compare, (2) write `MANIFEST.tmp`, (3) fsync it, (4) rename over
+    /// Steps: (1) read and compare, (2) write `MANIFEST.<new.epoch>.tmp` (replacing a leftover
+    /// of the same epoch: publishes of one epoch are serialized by its holder), (3) fsync it,
+    /// (4) rename over
     /// `MANIFEST`, (5) fsync the directory. `new.seq` must be the current seq + 1 and
     /// `new.covered_lsn` must not be below the current one.
     pub fn publish(
@@ -286,7 +311,7 @@ impl ManifestStore {
             });
         }
         let (bytes, crc) = encode_manifest(new);
-        let temporary = self.dir.join(MANIFEST_TEMPORARY_FILE);
+        let temporary = self.dir.join(manifest_temporary_name(new.epoch));
         match self.io.remove_file(&temporary) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
@@ -317,6 +342,42 @@ impl ManifestStore {
             seq: new.seq,
             crc,
         }))
+    }
+
+    /// Manifest temporaries of epochs below `current`: provably garbage (their writers were
+    /// fenced by `current` and never publish again). Temporaries of `current` or above may be
+    /// in use and are never listed.
+    pub fn stale_temporaries(&self, current: Epoch) -> Result<Vec<PathBuf>, ManifestError> {
+        let names = self
+            .io
+            .list_dir(&self.dir)
+            .map_err(|source| io_error("list", &self.dir, source))?;
+        let mut stale: Vec<PathBuf> = names
+            .iter()
+            .filter(|name| parse_manifest_temporary_name(name).is_some_and(|e| e < current))
+            .map(|name| self.dir.join(name))
+            .collect();
+        stale.sort();
+        Ok(stale)
+    }
+
+    /// Removes [`ManifestStore::stale_temporaries`] (then fsyncs the directory if any was
+    /// removed). Call only while holding the lease of epoch `current`. Returns how many.
+    pub fn remove_stale_temporaries(&self, current: Epoch) -> Result<usize, ManifestError> {
+        let stale = self.stale_temporaries(current)?;
+        for path in &stale {
+            match self.io.remove_file(path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(io_error("remove", path, source)),
+            }
+        }
+        if !stale.is_empty() {
+            self.io
+                .sync_dir(&self.dir)
+                .map_err(|source| io_error("fsync dir", &self.dir, source))?;
+        }
+        Ok(stale.len())
     }
 }
 

@@ -119,3 +119,151 @@ fn a_published_manifest_survives_a_power_cut_and_an_interrupted_one_leaves_the_o
         assert_eq!(store.read().unwrap(), (first, token));
     }
 }
+
+/// An Io over [`StdIo`] that runs a hook once, at the first file sync.
+struct HookIo {
+    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for HookIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookIo")
+    }
+}
+
+#[derive(Debug)]
+struct HookFile {
+    inner: Box<dyn crate::io::IoFile>,
+    io: Arc<HookIo>,
+}
+
+impl crate::io::IoFile for HookFile {
+    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(offset, data)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read_at(offset, buf)
+    }
+    fn len_bytes(&self) -> std::io::Result<u64> {
+        self.inner.len_bytes()
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        let hook = self.io.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        self.inner.sync()
+    }
+}
+
+#[derive(Debug)]
+struct HookIoHandle(Arc<HookIo>);
+
+impl Io for HookIoHandle {
+    fn create_dir_all(&self, path: &Path) -> std::io::Result<()> {
+        StdIo.create_dir_all(path)
+    }
+    fn open(&self, path: &Path) -> std::io::Result<Box<dyn crate::io::IoFile>> {
+        let inner = StdIo.open(path)?;
+        Ok(Box::new(HookFile {
+            inner,
+            io: self.0.clone(),
+        }))
+    }
+    fn create_new(&self, path: &Path) -> std::io::Result<Box<dyn crate::io::IoFile>> {
+        let inner = StdIo.create_new(path)?;
+        Ok(Box::new(HookFile {
+            inner,
+            io: self.0.clone(),
+        }))
+    }
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        StdIo.read(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        StdIo.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        StdIo.remove_file(path)
+    }
+    fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
+        StdIo.sync_dir(path)
+    }
+    fn list_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
+        StdIo.list_dir(path)
+    }
+}
+
+/// A fenced holder (epoch 1) is between writing its temporary and renaming it when the new
+/// holder (epoch 2) publishes: the new holder must neither remove nor overwrite the fenced
+/// holder's temporary (their bytes could interleave), and each rename moves its own bytes.
+#[test]
+fn publishers_of_two_epochs_never_share_a_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let fenced_view = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = fenced_view.clone();
+    let hook_io = Arc::new(HookIo {
+        hook: std::sync::Mutex::new(Some(Box::new(move || {
+            // The fenced holder's temporary is written; the new holder publishes now.
+            let temporaries = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+                let mut found: Vec<_> = std::fs::read_dir(dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".tmp"))
+                    .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
+                    .collect();
+                found.sort();
+                found
+            };
+            let before = temporaries(&path);
+            let new_holder = ManifestStore::new(Arc::new(StdIo), &path);
+            let mut current = manifest(1, 20, Some("snap-new"));
+            current.epoch = Epoch(2);
+            let outcome = new_holder
+                .publish(&ManifestToken::ABSENT, &current)
+                .unwrap();
+            assert!(matches!(outcome, PublishOutcome::Published(_)));
+            seen.lock().unwrap().push((before, temporaries(&path)));
+        }))),
+    });
+    let fenced = ManifestStore::new(Arc::new(HookIoHandle(hook_io)), dir.path());
+    let mut stale = manifest(1, 10, Some("snap-old"));
+    stale.epoch = Epoch(1);
+    // Without the lease the compare-and-set is not atomic (callers check fencing first): both
+    // publishes may succeed; what matters here is that each moved its own whole bytes.
+    let outcome = fenced.publish(&ManifestToken::ABSENT, &stale);
+    assert!(
+        matches!(outcome, Ok(PublishOutcome::Published(_))),
+        "{outcome:?}"
+    );
+    let view = fenced_view.lock().unwrap();
+    let (before, after) = &view[0];
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(
+        after, before,
+        "the new holder touched the fenced one's temporary"
+    );
+    assert_eq!(fenced.read().unwrap().0, stale);
+}
+
+#[test]
+fn only_temporaries_of_fenced_epochs_are_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    for epoch in [1, 2, 3] {
+        std::fs::write(dir.path().join(manifest_temporary_name(Epoch(epoch))), b"x").unwrap();
+    }
+    std::fs::write(dir.path().join("MANIFEST.1.tmp"), b"not ours").unwrap();
+    assert_eq!(
+        store.stale_temporaries(Epoch(2)).unwrap(),
+        vec![dir.path().join(manifest_temporary_name(Epoch(1)))]
+    );
+    assert_eq!(store.remove_stale_temporaries(Epoch(2)).unwrap(), 1);
+    assert!(dir.path().join(manifest_temporary_name(Epoch(2))).exists());
+    assert!(dir.path().join(manifest_temporary_name(Epoch(3))).exists());
+    assert!(dir.path().join("MANIFEST.1.tmp").exists());
+}

@@ -36,7 +36,8 @@ pub struct GcReport {
     pub blobs_deleted: usize,
     /// Blobs kept (reachable, younger than the grace period, or not provably unreachable).
     pub blobs_kept: usize,
-    /// Leftover temporaries of interrupted blob writes deleted.
+    /// Leftover temporaries deleted: of interrupted blob writes (older than the grace period)
+    /// and of manifest publishes by fenced epochs (below the GC's own epoch).
     pub temporaries_deleted: usize,
     /// Why GC kept everything, if it did (an unreadable pin).
     pub kept_all_because: Option<String>,
@@ -157,6 +158,10 @@ fn gc_locked(core: &Core, holder: &Holder) -> Result<GcReport, StoreError> {
             report.temporaries_deleted += 1;
         }
     }
+    let manifests = crate::manifest::ManifestStore::new(io.clone(), &core.dir);
+    report.temporaries_deleted += manifests
+        .remove_stale_temporaries(holder.lease.epoch())
+        .map_err(StoreError::Manifest)?;
     Ok(report)
 }
 
