@@ -154,6 +154,18 @@ proptest! {
     }
 }
 
+/// A value written again after being overwritten: leaving it strands the second read only
+/// while no write of it is left.
+#[test]
+fn a_value_written_twice_is_not_stranded_early() {
+    let text = "0 invoke write 1\n0 ok write 1\n0 invoke read\n0 ok read 1\n0 invoke write 2\n0 ok write 2\n1 invoke write 1\n1 ok write 1\n1 invoke read\n1 ok read 1";
+    let history = common::history(text);
+    for model in [ModelKind::Register, ModelKind::CasRegister] {
+        let (reduced, plain) = verdicts(model, &history);
+        assert_eq!((reduced, plain), (Verdict::Ok, Verdict::Ok));
+    }
+}
+
 /// The reductions must actually fire on these histories, or the comparison above proves
 /// nothing: count how often a random history is decided or shrunk by them.
 #[test]

@@ -5,6 +5,7 @@ mod bitset;
 mod memo;
 mod reduce;
 mod shrink;
+mod stranded;
 mod wgl;
 
 pub use wgl::Limit;
@@ -32,8 +33,9 @@ pub struct CheckOptions {
     /// Each of those searches gives up after this many steps plus 8 per operation (the
     /// operations it tried to relax then stay in the core).
     pub shrink_steps_max: u64,
-    /// Decide impossible observations before searching and drop `info` operations that
-    /// cannot matter, for models that declare [`crate::Access`]. Exact either way; off
+    /// Decide impossible observations before searching, drop `info` operations that cannot
+    /// matter and prune steps that strand an observation, for models that declare
+    /// [`crate::Access`]. Exact either way; off
     /// only to compare against the plain search.
     pub reductions: bool,
 }
@@ -147,6 +149,7 @@ pub fn check<M: Model>(
         memory_used_bytes: &memory_used_bytes,
         stop: &stop,
         steps_max: None,
+        prune_stranded: options.reductions,
     };
     let results: Mutex<Vec<(usize, PartitionResult)>> = Mutex::new(Vec::new());
     let next_partition = AtomicUsize::new(0);

@@ -9,6 +9,7 @@
 
 use super::bitset::{Bitset, ExactKey};
 use super::memo::{InfoSet, Memo};
+use super::stranded::{Stranded, UNKNOWN};
 use crate::{Model, Operation};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,6 +32,9 @@ pub(crate) struct Limits<'a> {
     pub stop: &'a AtomicBool,
     /// At most this many search steps (`None`: unbounded but for the other limits).
     pub steps_max: Option<u64>,
+    /// Whether to prune steps that strand an observation (see `stranded`); exact either
+    /// way, off only to compare against the plain search.
+    pub prune_stranded: bool,
 }
 
 /// Which bound was hit.
@@ -158,6 +162,8 @@ impl Entries {
 struct Frame<S> {
     call: u32,
     state: S,
+    /// The value id of `state` when known (see `Stranded`).
+    value: u32,
 }
 
 /// Tracks the longest partial linearization cheaply: `best` shares a prefix of `agree` frames
@@ -176,6 +182,19 @@ impl Longest {
                     .iter()
                     .map(|frame| entries.op[frame.call as usize] as usize),
             );
+            self.agree = stack.len();
+        }
+    }
+    /// The stack followed by `op` is a partial linearization too.
+    fn extended<S>(&mut self, stack: &[Frame<S>], entries: &Entries, op: usize) {
+        if stack.len() + 1 > self.best.len() {
+            self.best.truncate(self.agree);
+            self.best.extend(
+                stack[self.agree..]
+                    .iter()
+                    .map(|frame| entries.op[frame.call as usize] as usize),
+            );
+            self.best.push(op);
             self.agree = stack.len();
         }
     }
@@ -243,6 +262,12 @@ pub(crate) fn search<M: Model, K: CacheKey>(
         agree: 0,
     };
     let mut state = model.init();
+    let mut stranded = if limits.prune_stranded {
+        Stranded::build(model, ops)
+    } else {
+        None
+    };
+    let mut value = UNKNOWN;
     let (mut charged_bytes, mut unflushed_bytes, mut steps) = (0usize, 0usize, 0u64);
     let mut entry = entries.next[HEAD as usize];
     let result = loop {
@@ -269,7 +294,23 @@ pub(crate) fn search<M: Model, K: CacheKey>(
             let next_state = model
                 .step(&state, ops[op])
                 .filter(|next| !is_info || *next != state);
-            if let Some(next_state) = next_state {
+            let next_state = next_state.and_then(|next_state| {
+                let Some(stranded) = stranded.as_mut() else {
+                    return Some((next_state, UNKNOWN));
+                };
+                stranded.linearize(op);
+                if next_state == state {
+                    return Some((next_state, value));
+                }
+                if stranded.strands(value) {
+                    // A valid partial linearization still, only without completion.
+                    stranded.unlinearize(op);
+                    longest.extended(&stack, &entries, op);
+                    return None;
+                }
+                Some((next_state, stranded.sets(op)))
+            });
+            if let Some((next_state, next_value)) = next_state {
                 linearized.set(op);
                 let key = K::of(&linearized.bits);
                 let key_bytes = key.heap_bytes();
@@ -281,6 +322,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
                     stack.push(Frame {
                         call: entry,
                         state: previous,
+                        value: std::mem::replace(&mut value, next_value),
                     });
                     longest.pushed(&stack, &entries);
                     entries.lift(entry);
@@ -288,6 +330,9 @@ pub(crate) fn search<M: Model, K: CacheKey>(
                     continue;
                 }
                 linearized.clear(op);
+                if let Some(stranded) = stranded.as_mut() {
+                    stranded.unlinearize(op);
+                }
             }
             entry = entries.next[entry as usize];
         } else if is_info {
@@ -301,7 +346,12 @@ pub(crate) fn search<M: Model, K: CacheKey>(
             };
             longest.popped(stack.len());
             state = frame.state;
-            linearized.clear(entries.op[frame.call as usize] as usize);
+            value = frame.value;
+            let popped = entries.op[frame.call as usize] as usize;
+            linearized.clear(popped);
+            if let Some(stranded) = stranded.as_mut() {
+                stranded.unlinearize(popped);
+            }
             entries.unlift(frame.call);
             entry = entries.next[frame.call as usize];
         }
