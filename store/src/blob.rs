@@ -216,12 +216,8 @@ pub struct BlobStore {
 impl BlobStore {
     /// The blob store in `dir` (created if missing, and made durable).
     pub fn open(io: Arc<dyn Io>, dir: &Path) -> Result<Self, BlobError> {
-        io.create_dir_all(dir)
+        crate::io::create_dir_durable(io.as_ref(), dir)
             .map_err(|source| io_error("create dir", dir, source))?;
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            io.sync_dir(parent)
-                .map_err(|source| io_error("fsync dir", parent, source))?;
-        }
         Ok(BlobStore {
             io,
             dir: dir.to_path_buf(),

@@ -77,6 +77,34 @@ pub trait Io: Send + Sync + fmt::Debug {
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
 }
 
+/// Creates `path` and its missing ancestors durably: after the mkdir, fsyncs the parent of
+/// every directory it created (top down), so a power cut cannot lose them. Existing
+/// directories cost one `list_dir` and no fsync.
+pub fn create_dir_durable(io: &dyn Io, path: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    // Bounded by the number of components of `path`.
+    for ancestor in path.ancestors() {
+        if ancestor.as_os_str().is_empty() {
+            break;
+        }
+        match io.list_dir(ancestor) {
+            Ok(_) => break,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => missing.push(ancestor),
+            Err(error) => return Err(error),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    io.create_dir_all(path)?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            io.sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
 /// [`Io`] on the real filesystem through `std::fs` (Unix).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StdIo;

@@ -150,10 +150,8 @@ impl LeaseLock {
         options: LeaseOptions,
     ) -> Result<Self, LockError> {
         let dir = store_dir.join("lock");
-        io.create_dir_all(&dir)
+        crate::io::create_dir_durable(io.as_ref(), &dir)
             .map_err(|source| io_error("create dir", &dir, source))?;
-        io.sync_dir(store_dir)
-            .map_err(|source| io_error("fsync dir", store_dir, source))?;
         Ok(LeaseLock {
             io,
             dir,

@@ -37,7 +37,7 @@ pub(crate) struct PinSet {
 /// Writes a pin naming `blobs`; returns its path (remove it with [`remove_pin`]).
 pub(crate) fn write_pin(io: &dyn Io, dir: &Path, blobs: &[String]) -> io::Result<PathBuf> {
     let pins = dir.join("pins");
-    io.create_dir_all(&pins)?;
+    crate::io::create_dir_durable(io, &pins)?;
     let name = format!(
         "{}-{}",
         std::process::id(),

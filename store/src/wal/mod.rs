@@ -193,7 +193,7 @@ impl Wal {
         durable_limit: Option<Lsn>,
         options: WalOptions,
     ) -> Result<(Wal, RecoveredLog), WalError> {
-        io.create_dir_all(dir)
+        crate::io::create_dir_durable(io.as_ref(), dir)
             .map_err(|source| io_error("create dir", dir, source))?;
         let mut scan = recovery::scan(io.as_ref(), dir, after)?;
         let mut beyond_durable = false;
