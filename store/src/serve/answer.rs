@@ -12,8 +12,9 @@ use crate::store::{CasOutcome, Outcome, Store, StoreError};
 pub const PROTOCOL_VERSION: u64 = 1;
 
 /// What the reference store promises per fault kind (the same list as PROTOCOL.md).
-pub const PROMISES: [(&str, &str); 6] = [
+pub const PROMISES: [(&str, &str); 7] = [
     ("kill", "survive"),
+    ("pause", "survive"),
     ("power_cut", "survive"),
     ("fsync_error", "survive"),
     ("disk_full", "survive"),
