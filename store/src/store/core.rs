@@ -20,6 +20,7 @@ use std::time::Instant;
 use super::backend::{self, Lease};
 use super::holding::{keep_lease, release};
 use super::{Outcome, StoreError, StoreOptions};
+use crate::lock::Epoch;
 use crate::record::{WalRecord, MAX_KEY_BYTES};
 use crate::state::{State, Version};
 use crate::wal::{Lsn, Wal};
@@ -44,8 +45,9 @@ pub(crate) struct Inner {
     /// Operations wait until then before taking the lease again (fairness, see `holding`).
     pub(crate) yield_until: Option<Instant>,
     pub(crate) needs_reload: bool,
-    /// The last LSN a poisoned Wal of this process synced, until the next Wal opened.
-    pub(crate) durable_limit: Option<Lsn>,
+    /// The epoch of a poisoned Wal of this process and the last LSN it synced, until the
+    /// next Wal opened.
+    pub(crate) durable_limit: Option<(Epoch, Lsn)>,
 }
 
 /// An operation's claim on durability: settled by [`Core::finish`].
@@ -170,12 +172,12 @@ impl Core {
                 after,
                 self.options.wal,
             )?,
-            Some(durable_lsn) => Wal::reopen_after_failed_sync(
+            Some(failed) => Wal::reopen_after_failed_sync(
                 self.options.io.clone(),
                 &wal_dir,
                 lease.epoch(),
                 after,
-                durable_lsn,
+                failed,
                 self.options.wal,
             )?,
         };
@@ -337,8 +339,8 @@ fn forget_holder_if_indeterminate(inner: &mut Inner, wal: &Arc<Wal>, error: &Sto
 /// Remembers how far a poisoned Wal is durable (the lowest such point if several were).
 pub(crate) fn note_failed_sync(inner: &mut Inner, wal: &Wal) {
     if wal.is_poisoned() {
-        let durable = wal.durable_lsn();
-        inner.durable_limit = Some(inner.durable_limit.map_or(durable, |d| d.min(durable)));
+        let failed = (wal.epoch(), wal.durable_lsn());
+        inner.durable_limit = Some(inner.durable_limit.map_or(failed, |d| d.min(failed)));
     }
 }
 

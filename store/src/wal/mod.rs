@@ -169,20 +169,22 @@ impl Wal {
         Wal::open_limited(io, dir, epoch, after, None, options)
     }
 
-    /// Like [`Wal::open`], after a Wal of this process was poisoned by a failed fsync with
-    /// `durable_lsn` its last successfully synced LSN. The records after it may read back (a
-    /// failed fsync leaves its pages clean in the page cache) yet be lost at the next power
-    /// cut: they are not recovered, and the new segment starts at `durable_lsn + 1`, so that
-    /// recovery ends the old segment there whatever of it survives.
+    /// Like [`Wal::open`], after a Wal of this process (epoch `failed.0`) was poisoned by a
+    /// failed fsync with `failed.1` its last successfully synced LSN. The records after it may
+    /// read back (a failed fsync leaves its pages clean in the page cache) yet be lost at the
+    /// next power cut: if every record after it is of the failed epoch, they are not
+    /// recovered and the new segment starts right after it, so that recovery ends the old
+    /// segment there whatever of it survives. If another holder has appended since, it built
+    /// on them (and may have acknowledged): nothing is dropped (`store/PROTOCOL.md`, §3).
     pub fn reopen_after_failed_sync(
         io: Arc<dyn Io>,
         dir: &Path,
         epoch: Epoch,
         after: Lsn,
-        durable_lsn: Lsn,
+        failed: (Epoch, Lsn),
         options: WalOptions,
     ) -> Result<(Wal, RecoveredLog), WalError> {
-        Wal::open_limited(io, dir, epoch, after, Some(durable_lsn), options)
+        Wal::open_limited(io, dir, epoch, after, Some(failed), options)
     }
 
     fn open_limited(
@@ -190,14 +192,22 @@ impl Wal {
         dir: &Path,
         epoch: Epoch,
         after: Lsn,
-        durable_limit: Option<Lsn>,
+        durable_limit: Option<(Epoch, Lsn)>,
         options: WalOptions,
     ) -> Result<(Wal, RecoveredLog), WalError> {
         crate::io::create_dir_durable(io.as_ref(), dir)
             .map_err(|source| io_error("create dir", dir, source))?;
         let mut scan = recovery::scan(io.as_ref(), dir, after)?;
         let mut beyond_durable = false;
-        if let Some(limit) = durable_limit.filter(|limit| *limit < scan.last_lsn) {
+        let only_failed_epoch_after = |(failed_epoch, limit): &(Epoch, Lsn)| {
+            *limit < scan.last_lsn
+                && scan
+                    .records
+                    .iter()
+                    .filter(|record| record.lsn > *limit)
+                    .all(|record| record.epoch == *failed_epoch)
+        };
+        if let Some((_, limit)) = durable_limit.filter(only_failed_epoch_after) {
             if limit < after {
                 return Err(WalError::LogEndsBeforeLsn {
                     dir: dir.to_path_buf(),
