@@ -109,3 +109,25 @@ fn a_stale_holders_late_segment_does_not_end_the_segment_it_never_saw() {
     );
     assert_eq!(recovered.stale_segments, vec![dir.path().join(&late)]);
 }
+
+/// A fenced holder that crashed while creating its segment leaves an empty file: it is stale
+/// (off the chain), not a torn tail that would end the live log.
+#[test]
+fn a_fenced_holders_torn_segment_creation_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    write_three(dir.path());
+    let (current, _) = open(dir.path(), 3).unwrap();
+    current.append_sync(b"four").unwrap();
+    drop(current);
+    let torn = SegmentName {
+        first_lsn: Lsn(1),
+        epoch: Epoch(2),
+    };
+    std::fs::write(dir.path().join(torn.file_name()), b"").unwrap();
+    let (_, recovered) = open(dir.path(), 4).unwrap();
+    assert_eq!(recovered.last_lsn, Lsn(4));
+    assert_eq!(
+        recovered.stale_segments,
+        vec![dir.path().join(torn.file_name())]
+    );
+}
