@@ -50,6 +50,27 @@ proptest! {
         prop_assert_eq!(result.verdict, Verdict::Ok);
     }
 
+    /// Many concurrent clients: the pruning of stranded observations must keep these fast and
+    /// exact (the plain search backtracks exponentially here).
+    #[test]
+    fn highly_concurrent_register_histories_are_checked_exactly(
+        seed in any::<u64>(),
+        clients in 10usize..60,
+        operations in 50usize..250,
+        corrupt in proptest::option::of(any::<usize>()),
+    ) {
+        let shape = Shape { seed, clients, operations, workload: Workload::Register, info_per_mille: 20, fail_per_mille: 20 };
+        let history = generate(shape);
+        let (history, expected_ok) = match corrupt.and_then(|choice| corrupt_one_read(&history, choice)) {
+            Some(corrupted) => (corrupted, false),
+            None => (history, true),
+        };
+        let options = CheckOptions { timeout: Some(std::time::Duration::from_secs(20)), ..CheckOptions::default() };
+        let verdict = ModelKind::CasRegister.check(Value::Nil, &history, &options).unwrap().verdict;
+        prop_assert_eq!(matches!(verdict, Verdict::Ok), expected_ok, "{:?}", verdict);
+        prop_assert!(!matches!(verdict, Verdict::Unknown(_)));
+    }
+
     #[test]
     fn verdicts_do_not_depend_on_the_thread_count(shape in shapes(), choice in any::<usize>()) {
         let history = generate(shape);

@@ -9,8 +9,10 @@
 //! whose written values are distinct this cuts the backtracking that many concurrent clients
 //! cause (a write linearized too early strands the reads of the value it overwrote).
 //!
-//! The value of the state is known once an operation set it (its `new`); before that it is
-//! the model's initial state, whose value is not known here, so leaving it prunes nothing.
+//! The value of the state is known once an operation set it (its `new`). The initial state's
+//! value is known when an `ok` operation observing some `v` can step from it (the contract of
+//! [`Access`] makes that "the initial state is `v`"); otherwise no `ok` operation observes
+//! it and leaving it prunes nothing.
 
 use crate::{Access, Model, Operation, Value};
 use std::collections::HashMap;
@@ -28,6 +30,8 @@ pub(crate) struct Stranded {
     observers_left: Vec<u32>,
     /// Per value id: operations setting it not linearized yet.
     setters_left: Vec<u32>,
+    /// The value id of the initial state, or `UNKNOWN`.
+    pub(crate) init_value: u32,
 }
 
 impl Stranded {
@@ -39,6 +43,8 @@ impl Stranded {
             *ids.entry(value.clone()).or_insert(next)
         };
         let (mut observes, mut sets) = (Vec::new(), Vec::new());
+        let init = model.init();
+        let mut init_value = UNKNOWN;
         for op in ops {
             let (observed, set) = match model.access(op) {
                 Access::Opaque => return None,
@@ -49,6 +55,11 @@ impl Stranded {
                 Access::Neutral => (None, None),
             };
             let must_happen = op.return_ns.is_some();
+            if let (true, Some(observed), UNKNOWN) = (must_happen, observed, init_value) {
+                if model.step(&init, op).is_some() {
+                    init_value = observed;
+                }
+            }
             observes.push(observed.filter(|_| must_happen).unwrap_or(UNKNOWN));
             sets.push(set.unwrap_or(UNKNOWN));
         }
@@ -58,6 +69,7 @@ impl Stranded {
             sets,
             observers_left: vec![0; values],
             setters_left: vec![0; values],
+            init_value,
         };
         for op in 0..ops.len() {
             stranded.count(op, 1);

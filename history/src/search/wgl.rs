@@ -267,7 +267,9 @@ pub(crate) fn search<M: Model, K: CacheKey>(
     } else {
         None
     };
-    let mut value = UNKNOWN;
+    let mut value = stranded
+        .as_ref()
+        .map_or(UNKNOWN, |stranded| stranded.init_value);
     let (mut charged_bytes, mut unflushed_bytes, mut steps) = (0usize, 0usize, 0u64);
     let mut entry = entries.next[HEAD as usize];
     let result = loop {
