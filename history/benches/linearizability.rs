@@ -1,6 +1,8 @@
 //! Checker throughput on generated histories: a CAS register and a 64-key map, 5 to 50
 //! clients, 1k to 100k operations, each clean (must be ok) and with one impossible read
-//! (must be a violation). Prints a table of operations checked per second.
+//! (must be a violation). Prints a table of operations checked per second, and beside it the
+//! plain search (`CheckOptions::reductions` off) on the same history in the same run, with
+//! the speed-up (a lower bound, `>=`, where the plain search ran out of time).
 //!
 //! Run: `cargo bench -p history --bench linearizability`. Each check has a 20 s deadline.
 
@@ -53,9 +55,22 @@ fn main() {
         "deadline per check: {} s; info 0.5%, fail 0.5% of operations",
         deadline.as_secs()
     );
+    let plain_options = CheckOptions {
+        reductions: false,
+        ..options.clone()
+    };
     println!(
-        "{:<10} {:>7} {:>8} {:<9} {:<10} {:>10} {:>12}  as expected",
-        "workload", "clients", "ops", "history", "verdict", "time_ms", "ops_per_s"
+        "{:<10} {:>7} {:>8} {:<9} {:<10} {:>10} {:>12} {:<10} {:>10} {:>9}  as expected",
+        "workload",
+        "clients",
+        "ops",
+        "history",
+        "verdict",
+        "time_ms",
+        "ops_per_s",
+        "plain",
+        "plain_ms",
+        "speedup"
     );
     let (mut wrong, mut unknown) = (0, 0);
     for (workload, clients, operations) in matrix() {
@@ -84,6 +99,21 @@ fn main() {
             let elapsed = started.elapsed();
             let verdict = verdict_name(&result.verdict);
             let ops_per_s = history.operations.len() as f64 / elapsed.as_secs_f64();
+            let plain_started = Instant::now();
+            let plain = model
+                .check(Value::Nil, history, &plain_options)
+                .expect("generated histories are valid");
+            let plain_elapsed = plain_started.elapsed();
+            let plain_verdict = verdict_name(&plain.verdict);
+            let ratio = plain_elapsed.as_secs_f64() / elapsed.as_secs_f64();
+            let speedup = if plain_verdict == "unknown" {
+                format!(">={ratio:.0}x")
+            } else {
+                format!("{ratio:.1}x")
+            };
+            if plain_verdict != "unknown" && verdict != "unknown" && plain_verdict != verdict {
+                wrong += 1;
+            }
             let judged = match verdict {
                 "unknown" => {
                     unknown += 1;
@@ -96,11 +126,12 @@ fn main() {
                 }
             };
             println!(
-                "{name:<10} {clients:>7} {operations:>8} {label:<9} {verdict:<10} {:>10.1} {ops_per_s:>12.0}  {judged}",
-                elapsed.as_secs_f64() * 1e3
+                "{name:<10} {clients:>7} {operations:>8} {label:<9} {verdict:<10} {:>10.1} {ops_per_s:>12.0} {plain_verdict:<10} {:>10.1} {speedup:>9}  {judged}",
+                elapsed.as_secs_f64() * 1e3,
+                plain_elapsed.as_secs_f64() * 1e3
             );
         }
     }
-    println!("wrong verdicts: {wrong}; unknown (deadline or memory): {unknown}");
+    println!("wrong verdicts (or disagreements with the plain search): {wrong}; unknown (deadline or memory): {unknown}");
     println!("Porcupine on the same histories: not measured here (no Go toolchain); the comparison is open.");
 }
