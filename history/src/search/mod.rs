@@ -2,6 +2,7 @@
 //! first violation.
 
 mod bitset;
+mod entries;
 mod memo;
 mod reduce;
 mod shrink;

@@ -8,6 +8,7 @@
 //! first such return means every remaining operation is `info` and may not have happened.
 
 use super::bitset::{Bitset, ExactKey};
+use super::entries::{Entries, HEAD, NONE};
 use super::memo::{InfoSet, Memo};
 use super::stranded::{Stranded, UNKNOWN};
 use crate::{Model, Operation};
@@ -15,8 +16,6 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-const NONE: u32 = u32::MAX;
-const HEAD: u32 = 0;
 /// The search polls the deadline, the stop flag and the memory budget this often (first at
 /// its first step, so that an expired deadline is seen at once).
 const POLL_EVERY_STEPS: u64 = 4096;
@@ -85,77 +84,6 @@ impl CacheKey for ExactKey {
     }
     fn heap_bytes(&self) -> usize {
         ExactKey::heap_bytes(self)
-    }
-}
-
-struct Entries {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    op: Vec<u32>,
-    is_call: Vec<bool>,
-    partner: Vec<u32>,
-}
-
-impl Entries {
-    fn build(ops: &[&Operation]) -> Entries {
-        // (time, kind, op): kind 0 call, 1 return, 2 `info` return; so at one instant calls
-        // come first (concurrent) and `info` returns last, even against a return at u64::MAX.
-        let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(ops.len() * 2);
-        for (index, op) in ops.iter().enumerate() {
-            order.push((op.call_ns, 0, index as u32));
-            order.push((
-                op.return_ns.unwrap_or(u64::MAX),
-                if op.return_ns.is_some() { 1 } else { 2 },
-                index as u32,
-            ));
-        }
-        order.sort_unstable();
-        let len = order.len() + 1;
-        let mut entries = Entries {
-            next: (1..=len as u32).collect(),
-            prev: (0..len as u32).map(|e| e.wrapping_sub(1)).collect(),
-            op: vec![NONE; len],
-            is_call: vec![false; len],
-            partner: vec![NONE; len],
-        };
-        entries.next[len - 1] = NONE;
-        let mut call_entry = vec![NONE; ops.len()];
-        for (position, (_, kind, op)) in order.into_iter().enumerate() {
-            let is_return = kind > 0;
-            let entry = position as u32 + 1;
-            entries.op[entry as usize] = op;
-            entries.is_call[entry as usize] = !is_return;
-            if is_return {
-                let call = call_entry[op as usize];
-                entries.partner[call as usize] = entry;
-                entries.partner[entry as usize] = call;
-            } else {
-                call_entry[op as usize] = entry;
-            }
-        }
-        entries
-    }
-
-    fn lift(&mut self, call: u32) {
-        let ret = self.partner[call as usize];
-        let (call, ret) = (call as usize, ret as usize);
-        self.next[self.prev[call] as usize] = self.next[call];
-        self.prev[self.next[call] as usize] = self.prev[call];
-        self.next[self.prev[ret] as usize] = self.next[ret];
-        if self.next[ret] != NONE {
-            self.prev[self.next[ret] as usize] = self.prev[ret];
-        }
-    }
-
-    fn unlift(&mut self, call: u32) {
-        let ret = self.partner[call as usize];
-        let (call_index, ret_index) = (call as usize, ret as usize);
-        self.next[self.prev[ret_index] as usize] = ret;
-        if self.next[ret_index] != NONE {
-            self.prev[self.next[ret_index] as usize] = ret;
-        }
-        self.next[self.prev[call_index] as usize] = call;
-        self.prev[self.next[call_index] as usize] = call;
     }
 }
 
@@ -394,67 +322,4 @@ fn poll(limits: &Limits, steps: u64, used_bytes: usize) -> Option<Search> {
         return Some(Search::OutOfBudget(Limit::Deadline));
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Outcome, Value};
-
-    fn op(id: usize, call_ns: u64, return_ns: Option<u64>) -> Operation {
-        Operation {
-            id,
-            process: id as u64,
-            f: "read".into(),
-            key: None,
-            input: Value::Nil,
-            output: None,
-            outcome: if return_ns.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::Info
-            },
-            call_ns,
-            return_ns,
-            line: id + 1,
-        }
-    }
-
-    fn walk(entries: &Entries) -> Vec<(u32, bool)> {
-        let mut seen = Vec::new();
-        let mut entry = entries.next[HEAD as usize];
-        while entry != NONE {
-            assert_eq!(entries.next[entries.prev[entry as usize] as usize], entry);
-            seen.push((entries.op[entry as usize], entries.is_call[entry as usize]));
-            entry = entries.next[entry as usize];
-        }
-        seen
-    }
-
-    #[test]
-    fn entries_sort_calls_first_and_info_last_and_lift_restores() {
-        let ops = [op(0, 5, Some(u64::MAX)), op(1, 5, None), op(2, 7, Some(9))];
-        let refs: Vec<&Operation> = ops.iter().collect();
-        let mut entries = Entries::build(&refs);
-        let order = walk(&entries);
-        assert_eq!(
-            order,
-            vec![
-                (0, true),
-                (1, true),
-                (2, true),
-                (2, false),
-                (0, false),
-                (1, false)
-            ]
-        );
-        let call_of_2 = 3;
-        entries.lift(call_of_2);
-        assert_eq!(
-            walk(&entries),
-            vec![(0, true), (1, true), (0, false), (1, false)]
-        );
-        entries.unlift(call_of_2);
-        assert_eq!(walk(&entries), order);
-    }
 }
