@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,24 +26,36 @@ use store::{Store, StoreOptions};
 
 type Waiting = Arc<Mutex<HashMap<u64, Sender<Value>>>>;
 
+/// How long a writer waits for one answer before it counts the request as in doubt.
+const ANSWER_WAIT_MAX: Duration = Duration::from_secs(10);
+
 /// A line-protocol client of a child server; answers are routed to callers by id.
 struct Client {
     stdin: Mutex<ChildStdin>,
     waiting: Waiting,
+    /// Set by the answer reader when the server's output ended; no answer comes after it.
+    closed: Arc<AtomicBool>,
     next_id: AtomicU64,
 }
 
 impl Client {
-    /// Sends `request` and waits for its answer; `None` if the server died first.
+    /// Sends `request` and waits for its answer; `None` if the server died first (or did not
+    /// answer within [`ANSWER_WAIT_MAX`]).
     fn call(&self, mut request: Value) -> Option<Value> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         request["id"] = json!(id);
         let (sender, receiver) = channel();
         self.waiting.lock().ok()?.insert(id, sender);
+        // The reader sets `closed` before it drops every waiting sender: a request registered
+        // after that drop sees the flag here instead of waiting for an answer that never comes.
+        if self.closed.load(Ordering::SeqCst) {
+            self.waiting.lock().ok()?.remove(&id);
+            return None;
+        }
         let mut line = request.to_string();
         line.push('\n');
         self.stdin.lock().ok()?.write_all(line.as_bytes()).ok()?;
-        receiver.recv().ok()
+        receiver.recv_timeout(ANSWER_WAIT_MAX).ok()
     }
 }
 
@@ -140,6 +152,8 @@ fn connect(child: &mut Child) -> anyhow::Result<Client> {
     let stdout = child.stdout.take().context("child stdout")?;
     let waiting: Waiting = Arc::default();
     let routes = waiting.clone();
+    let closed = Arc::new(AtomicBool::new(false));
+    let reader_closed = closed.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
@@ -154,6 +168,7 @@ fn connect(child: &mut Child) -> anyhow::Result<Client> {
                 let _ = sender.send(answer);
             }
         }
+        reader_closed.store(true, Ordering::SeqCst);
         if let Ok(mut routes) = routes.lock() {
             routes.clear();
         }
@@ -161,6 +176,7 @@ fn connect(child: &mut Child) -> anyhow::Result<Client> {
     Ok(Client {
         stdin: Mutex::new(stdin),
         waiting,
+        closed,
         next_id: AtomicU64::new(1),
     })
 }
