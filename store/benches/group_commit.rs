@@ -16,77 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use store::io::{Io, IoFile, StdIo};
+use store::io::SyncHookIo;
 use store::lock::Epoch;
 use store::wal::{Lsn, Wal, WalOptions};
 
 const RECORD_BYTES: usize = 128;
-
-/// StdIo that counts file fsyncs.
-#[derive(Debug)]
-struct CountingIo {
-    syncs: Arc<AtomicU64>,
-}
-
-#[derive(Debug)]
-struct CountingFile {
-    inner: Box<dyn IoFile>,
-    syncs: Arc<AtomicU64>,
-}
-
-impl IoFile for CountingFile {
-    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        self.inner.write_at(offset, data)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read_at(offset, buf)
-    }
-    fn len_bytes(&self) -> std::io::Result<u64> {
-        self.inner.len_bytes()
-    }
-    fn set_len(&self, len: u64) -> std::io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn sync(&self) -> std::io::Result<()> {
-        self.syncs.fetch_add(1, Ordering::Relaxed);
-        self.inner.sync()
-    }
-}
-
-impl Io for CountingIo {
-    fn create_dir_all(&self, path: &Path) -> std::io::Result<()> {
-        StdIo.create_dir_all(path)
-    }
-    fn open(&self, path: &Path) -> std::io::Result<Box<dyn IoFile>> {
-        let inner = StdIo.open(path)?;
-        Ok(Box::new(CountingFile {
-            inner,
-            syncs: Arc::clone(&self.syncs),
-        }))
-    }
-    fn create_new(&self, path: &Path) -> std::io::Result<Box<dyn IoFile>> {
-        let inner = StdIo.create_new(path)?;
-        Ok(Box::new(CountingFile {
-            inner,
-            syncs: Arc::clone(&self.syncs),
-        }))
-    }
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        StdIo.read(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        StdIo.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
-        StdIo.remove_file(path)
-    }
-    fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
-        StdIo.sync_dir(path)
-    }
-    fn list_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
-        StdIo.list_dir(path)
-    }
-}
 
 struct Measurement {
     records: u64,
@@ -130,9 +64,12 @@ fn wal(
     duration: Duration,
 ) -> Result<Measurement, Box<dyn std::error::Error>> {
     let syncs = Arc::new(AtomicU64::new(0));
-    let io = Arc::new(CountingIo {
-        syncs: Arc::clone(&syncs),
-    });
+    let counted = Arc::clone(&syncs);
+    // Counts file fsyncs.
+    let io = Arc::new(SyncHookIo::new(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }));
     let options = WalOptions {
         segment_max_bytes: 1 << 30,
         ..WalOptions::default()

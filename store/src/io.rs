@@ -12,6 +12,9 @@
 
 pub mod conformance;
 pub mod sim;
+mod sync_hook;
+
+pub use sync_hook::{SyncHook, SyncHookIo};
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

@@ -1,7 +1,7 @@
 //! Tests of the manifest store: compare-and-set publish, format checks.
 
 use super::*;
-use crate::io::StdIo;
+use crate::io::{StdIo, SyncHookIo};
 
 fn manifest(seq: u64, covered: u64, snapshot: Option<&str>) -> Manifest {
     Manifest {
@@ -120,83 +120,6 @@ fn a_published_manifest_survives_a_power_cut_and_an_interrupted_one_leaves_the_o
     }
 }
 
-/// An Io over [`StdIo`] that runs a hook once, at the first file sync.
-struct HookIo {
-    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
-}
-
-impl std::fmt::Debug for HookIo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HookIo")
-    }
-}
-
-#[derive(Debug)]
-struct HookFile {
-    inner: Box<dyn crate::io::IoFile>,
-    io: Arc<HookIo>,
-}
-
-impl crate::io::IoFile for HookFile {
-    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        self.inner.write_at(offset, data)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read_at(offset, buf)
-    }
-    fn len_bytes(&self) -> std::io::Result<u64> {
-        self.inner.len_bytes()
-    }
-    fn set_len(&self, len: u64) -> std::io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn sync(&self) -> std::io::Result<()> {
-        let hook = self.io.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        self.inner.sync()
-    }
-}
-
-#[derive(Debug)]
-struct HookIoHandle(Arc<HookIo>);
-
-impl Io for HookIoHandle {
-    fn create_dir_all(&self, path: &Path) -> std::io::Result<()> {
-        StdIo.create_dir_all(path)
-    }
-    fn open(&self, path: &Path) -> std::io::Result<Box<dyn crate::io::IoFile>> {
-        let inner = StdIo.open(path)?;
-        Ok(Box::new(HookFile {
-            inner,
-            io: self.0.clone(),
-        }))
-    }
-    fn create_new(&self, path: &Path) -> std::io::Result<Box<dyn crate::io::IoFile>> {
-        let inner = StdIo.create_new(path)?;
-        Ok(Box::new(HookFile {
-            inner,
-            io: self.0.clone(),
-        }))
-    }
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        StdIo.read(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        StdIo.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
-        StdIo.remove_file(path)
-    }
-    fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
-        StdIo.sync_dir(path)
-    }
-    fn list_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
-        StdIo.list_dir(path)
-    }
-}
-
 /// A fenced holder (epoch 1) is between writing its temporary and renaming it when the new
 /// holder (epoch 2) publishes: the new holder must neither remove nor overwrite the fenced
 /// holder's temporary (their bytes could interleave), and each rename moves its own bytes.
@@ -206,8 +129,9 @@ fn publishers_of_two_epochs_never_share_a_temporary() {
     let path = dir.path().to_path_buf();
     let fenced_view = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = fenced_view.clone();
-    let hook_io = Arc::new(HookIo {
-        hook: std::sync::Mutex::new(Some(Box::new(move || {
+    // Runs once, at the fenced holder's first file sync.
+    let once: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>> =
+        std::sync::Mutex::new(Some(Box::new(move || {
             // The fenced holder's temporary is written; the new holder publishes now.
             let temporaries = |dir: &Path| -> Vec<(String, Vec<u8>)> {
                 let mut found: Vec<_> = std::fs::read_dir(dir)
@@ -228,9 +152,14 @@ fn publishers_of_two_epochs_never_share_a_temporary() {
                 .unwrap();
             assert!(matches!(outcome, PublishOutcome::Published(_)));
             seen.lock().unwrap().push((before, temporaries(&path)));
-        }))),
+        })));
+    let hook_io = SyncHookIo::new(move || {
+        if let Some(hook) = once.lock().unwrap().take() {
+            hook();
+        }
+        Ok(())
     });
-    let fenced = ManifestStore::new(Arc::new(HookIoHandle(hook_io)), dir.path());
+    let fenced = ManifestStore::new(Arc::new(hook_io), dir.path());
     let mut stale = manifest(1, 10, Some("snap-old"));
     stale.epoch = Epoch(1);
     // Without the lease the compare-and-set is not atomic (callers check fencing first): both
