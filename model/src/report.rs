@@ -86,6 +86,16 @@ impl CheckReport {
             .map(|p| &p.outcome)
     }
 
+    /// The actions of the counterexample found for the property called `name`, if one was.
+    pub fn counterexample_actions(&self, name: &str) -> Option<Vec<String>> {
+        match self.outcome(name) {
+            Some(Outcome::Counterexample(path)) => {
+                Some(path.iter().filter_map(|step| step.action.clone()).collect())
+            }
+            _ => None,
+        }
+    }
+
     /// Unique states explored per second of search.
     pub fn states_per_second(&self) -> f64 {
         self.unique_states as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -146,4 +156,15 @@ fn write_path(f: &mut fmt::Formatter<'_>, path: &[Step]) -> fmt::Result {
         writeln!(f, "       {}", step.state)?;
     }
     Ok(())
+}
+
+/// The counterexample's actions for property `name`; panics with the report if there is none.
+#[cfg(test)]
+pub(crate) fn expect_counterexample(report: &CheckReport, name: &str) -> Vec<String> {
+    report.counterexample_actions(name).unwrap_or_else(|| {
+        panic!(
+            "expected a counterexample to {name}, got {:?}\n{report}",
+            report.outcome(name)
+        )
+    })
 }

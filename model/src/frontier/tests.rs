@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::checking::{run, CheckOptions};
+use crate::report::expect_counterexample as actions;
 use crate::{CheckReport, Outcome};
 
 const COMPLETE: &str = "a reader never sees an incomplete time";
@@ -13,15 +14,6 @@ const LIVE: &str = "a crashed producer cannot stall the reader forever";
 
 fn check(model: FrontierModel) -> CheckReport {
     run(model, "frontier".to_string(), CheckOptions::default())
-}
-
-fn actions(report: &CheckReport, name: &str) -> Vec<String> {
-    match report.outcome(name) {
-        Some(Outcome::Counterexample(path)) => {
-            path.iter().filter_map(|s| s.action.clone()).collect()
-        }
-        other => panic!("expected a counterexample to {name}, got {other:?}\n{report}"),
-    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::checking::{run, CheckOptions};
+use crate::report::expect_counterexample as actions;
 use crate::{CheckReport, Outcome};
 
 const VERSIONS: &str = "versions strictly increase and are never reused";
@@ -12,15 +13,6 @@ const LINEARIZABLE: &str = "client histories are linearizable";
 
 fn check(model: VersionedModel) -> CheckReport {
     run(model, "versioned".to_string(), CheckOptions::default())
-}
-
-fn actions(report: &CheckReport, name: &str) -> Vec<String> {
-    match report.outcome(name) {
-        Some(Outcome::Counterexample(path)) => {
-            path.iter().filter_map(|s| s.action.clone()).collect()
-        }
-        other => panic!("expected a counterexample to {name}, got {other:?}\n{report}"),
-    }
 }
 
 #[test]
