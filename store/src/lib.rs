@@ -31,6 +31,7 @@ pub mod blob;
 pub mod io;
 pub mod lock;
 pub mod manifest;
+pub mod mutant;
 mod sync;
 pub mod wal;
 
