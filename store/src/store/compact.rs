@@ -190,7 +190,8 @@ pub struct PinnedSnapshot {
     dir: PathBuf,
     blob: BlobId,
     covered_lsn: u64,
-    pin: PathBuf,
+    /// Keeps the blob from GC until the reader is dropped.
+    _pin: pins::BlobPins,
 }
 
 impl PinnedSnapshot {
@@ -216,32 +217,25 @@ impl PinnedSnapshot {
     }
 }
 
-impl Drop for PinnedSnapshot {
-    fn drop(&mut self) {
-        let _ = pins::remove_pin(self.io.as_ref(), &self.pin);
-    }
-}
-
 /// Pins the published snapshot, taking one first if it does not cover the current state.
 pub(crate) fn pin_snapshot(core: &Core) -> Result<PinnedSnapshot, StoreError> {
     let (mut inner, holder) = core.begin()?;
     let result = snapshot_locked(core, &mut inner, &holder).and_then(|report| {
         let blob = BlobId::new(report.snapshot_blob)?;
         let io = core.options.io.clone();
-        let pin =
-            pins::write_pin(io.as_ref(), &core.dir, &[blob.to_string()]).map_err(|source| {
-                StoreError::Io {
-                    what: "write pin",
-                    source,
-                }
-            })?;
+        let pin = pins::pin_blobs(&io, &core.dir, &[blob.to_string()]).map_err(|source| {
+            StoreError::Io {
+                what: "write pin",
+                source,
+            }
+        })?;
         let covered_lsn = report.covered_lsn;
         Ok(PinnedSnapshot {
             io,
             dir: core.dir.clone(),
             blob,
             covered_lsn,
-            pin,
+            _pin: pin,
         })
     });
     core.after_error(&mut inner, &holder, &result);

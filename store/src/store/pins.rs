@@ -13,17 +13,29 @@
 //! blob <blob id>          (zero or more lines)
 //! ```
 //!
+//! Pins taken through [`pin_blobs`] are shared inside a process: one file per blob,
+//! `pins/<pid>-b-<blob id>.pin`, created by the first holder of this process and removed by the
+//! last ([`table::PinTable`]).
+//!
 //! GC is conservative: a pin it cannot read makes it keep every blob; a pin (or a `.tmp`) is
 //! ignored and removed only when it belongs to this host and its pid is dead.
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use crate::io::Io;
 
+#[cfg(loom)]
+mod loom_pins;
+mod table;
+
+use table::PinTable;
+
+/// This process's shared pins.
+static TABLE: LazyLock<PinTable> = LazyLock::new(PinTable::new);
+
 const PIN_HEADER: &str = "faultline-pin 1";
-static NEXT_PIN: AtomicU64 = AtomicU64::new(0);
 
 /// What GC learned from `pins/`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -34,33 +46,63 @@ pub(crate) struct PinSet {
     pub(crate) unreadable: Vec<String>,
 }
 
-/// Writes a pin naming `blobs`; returns its path (remove it with [`remove_pin`]).
-pub(crate) fn write_pin(io: &dyn Io, dir: &Path, blobs: &[String]) -> io::Result<PathBuf> {
-    let pins = dir.join("pins");
-    crate::io::create_dir_durable(io, &pins)?;
-    let name = format!(
-        "{}-{}",
-        std::process::id(),
-        NEXT_PIN.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut text = format!(
-        "{PIN_HEADER}\npid {}\nhost {}\n",
+/// Blobs kept from GC while this value lives: dropping it releases this holder's share of each
+/// blob's pin file.
+#[derive(Debug)]
+pub(crate) struct BlobPins {
+    io: Arc<dyn Io>,
+    paths: Vec<PathBuf>,
+}
+
+impl Drop for BlobPins {
+    fn drop(&mut self) {
+        for path in &self.paths {
+            let _ = TABLE.release(path, || remove_pin(self.io.as_ref(), path));
+        }
+    }
+}
+
+/// Pins `blobs` (in `DIR/pins/`) until the returned value is dropped. Holders in one process
+/// share one file per blob; the file exists whenever this process has a holder of the blob.
+pub(crate) fn pin_blobs(io: &Arc<dyn Io>, dir: &Path, blobs: &[String]) -> io::Result<BlobPins> {
+    let pins_dir = dir.join("pins");
+    crate::io::create_dir_durable(io.as_ref(), &pins_dir)?;
+    let mut pins = BlobPins {
+        io: Arc::clone(io),
+        paths: Vec::with_capacity(blobs.len()),
+    };
+    for blob in blobs {
+        let name = format!("{}-b-{blob}", std::process::id());
+        let path = pins_dir.join(format!("{name}.pin"));
+        TABLE.acquire(&path, || {
+            write_pin_file(
+                io.as_ref(),
+                &pins_dir.join(format!("{name}.tmp")),
+                &path,
+                blob,
+            )
+        })?;
+        pins.paths.push(path);
+    }
+    Ok(pins)
+}
+
+/// Writes one blob's shared pin file through a temporary name, replacing a stale one left by
+/// a dead process that had this pid (only this process's table writes names with its pid).
+fn write_pin_file(io: &dyn Io, tmp: &Path, path: &Path, blob: &str) -> io::Result<()> {
+    let _ = io.remove_file(tmp);
+    let text = format!(
+        "{PIN_HEADER}\npid {}\nhost {}\nblob {blob}\n",
         std::process::id(),
         hostname()
     );
-    for blob in blobs {
-        text.push_str(&format!("blob {blob}\n"));
-    }
-    let tmp = pins.join(format!("{name}.tmp"));
-    let file = io.create_new(&tmp)?;
+    let file = io.create_new(tmp)?;
     file.write_at(0, text.as_bytes())?;
     drop(file);
-    let path = pins.join(format!("{name}.pin"));
-    io.rename(&tmp, &path)?;
-    Ok(path)
+    io.rename(tmp, path)
 }
 
-/// Removes a pin written by [`write_pin`].
+/// Removes a pin file.
 pub(crate) fn remove_pin(io: &dyn Io, path: &Path) -> io::Result<()> {
     io.remove_file(path)
 }
@@ -158,16 +200,30 @@ mod tests {
     #[test]
     fn pins_round_trip_and_unreadable_pins_are_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let io = StdIo;
+        let io: Arc<dyn Io> = Arc::new(StdIo);
         let blobs = vec!["a".to_string(), "b".to_string()];
-        let path = write_pin(&io, dir.path(), &blobs).unwrap();
-        assert_eq!(read_pins(&io, dir.path()).unwrap().blobs, blobs);
+        let pins = pin_blobs(&io, dir.path(), &blobs).unwrap();
+        let shared = pin_blobs(&io, dir.path(), &blobs[..1]).unwrap();
+        let mut read = read_pins(io.as_ref(), dir.path()).unwrap().blobs;
+        read.sort();
+        assert_eq!(
+            read, blobs,
+            "one file per blob, shared by this process's holders"
+        );
         std::fs::write(dir.path().join("pins/junk.pin"), b"garbage").unwrap();
-        let set = read_pins(&io, dir.path()).unwrap();
+        let set = read_pins(io.as_ref(), dir.path()).unwrap();
         assert_eq!(set.unreadable, vec!["junk.pin".to_string()]);
-        remove_pin(&io, &path).unwrap();
         std::fs::remove_file(dir.path().join("pins/junk.pin")).unwrap();
-        assert_eq!(read_pins(&io, dir.path()).unwrap(), PinSet::default());
+        drop(pins);
+        assert_eq!(
+            read_pins(io.as_ref(), dir.path()).unwrap().blobs,
+            vec!["a".to_string()]
+        );
+        drop(shared);
+        assert_eq!(
+            read_pins(io.as_ref(), dir.path()).unwrap(),
+            PinSet::default()
+        );
     }
 
     #[test]
