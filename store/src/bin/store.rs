@@ -4,6 +4,10 @@
 //! - `store verify --dir DIR` checks a directory against the store's invariants.
 //! - `store demo --dir DIR` writes through concurrent writers into a child `store serve`, kills
 //!   it with SIGKILL mid-write, recovers, and checks that nothing acknowledged was lost.
+//!
+//! Every subcommand takes `--mutant NAME` (or reads `FAULTLINE_MUTANT`) to run with a planted
+//! bug (store/src/mutant.rs); a build without the `mutants` feature, or an unknown name, is
+//! refused with exit status 2 before anything is opened.
 
 use std::io;
 use std::path::PathBuf;
@@ -21,6 +25,10 @@ mod demo;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Run with this planted bug active (needs a build with the `mutants` feature; also read
+    /// from the FAULTLINE_MUTANT environment variable).
+    #[arg(long, global = true, value_name = "NAME")]
+    mutant: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -99,7 +107,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// Activates the mutant named by `--mutant` and/or `FAULTLINE_MUTANT` (both may name the same
+/// one); any name this build cannot run is an error.
+fn activate_mutant(flag: Option<&str>) -> anyhow::Result<()> {
+    use store::mutant;
+    mutant::activate_from_env()
+        .with_context(|| format!("activating the mutant named by {}", mutant::ENV_VAR))?;
+    if let Some(name) = flag {
+        let asked = mutant::parse(name).context("--mutant")?;
+        mutant::activate(asked).context("--mutant")?;
+    }
+    if let Some(active) = mutant::active() {
+        eprintln!("store: mutant {active} is active (a planted bug: never trust this store)");
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    activate_mutant(cli.mutant.as_deref())?;
     match cli.command {
         Command::Serve { open, workers } => {
             let store = open.open()?;

@@ -112,9 +112,14 @@ fn hello() -> Map<String, Value> {
         .iter()
         .map(|(fault, promise)| (fault.to_string(), Value::from(*promise)))
         .collect();
-    object(
+    let mut fields = object(
         json!({ "protocol": PROTOCOL_VERSION, "store": "faultline-reference", "promises": promises }),
-    )
+    );
+    // A planted bug is named, so a runner can check it runs the mutant it asked for.
+    if let Some(mutant) = crate::mutant::active() {
+        fields.insert("mutant".into(), Value::from(mutant.name()));
+    }
+    fields
 }
 
 fn version_field(version: u64) -> Map<String, Value> {

@@ -1,7 +1,9 @@
 //! The reference store's line-protocol server, built inside the tests package so that the
 //! end-to-end tests find it with `env!("CARGO_BIN_EXE_store-under-test")`.
 //!
-//! Usage: `store-under-test --dir DIR [--workers N]` (the same defaults as `store serve`).
+//! Usage: `store-under-test --dir DIR [--workers N] [--mutant NAME]` (the same defaults as
+//! `store serve`). A planted bug (store/src/mutant.rs) is activated by `--mutant` or the
+//! `FAULTLINE_MUTANT` environment variable; a name this build cannot run exits with status 2.
 
 use std::io;
 use std::path::PathBuf;
@@ -12,6 +14,10 @@ use store::{Store, StoreOptions};
 fn main() -> ExitCode {
     let mut dir = None;
     let mut workers = 8;
+    if let Err(error) = store::mutant::activate_from_env() {
+        eprintln!("store-under-test: {}: {error}", store::mutant::ENV_VAR);
+        return ExitCode::from(2);
+    }
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
@@ -20,6 +26,13 @@ fn main() -> ExitCode {
                 Ok(number) => workers = number,
                 Err(_) => return usage(&format!("--workers {value:?}: expected a number")),
             },
+            ("--mutant", Some(name)) => {
+                let activated = store::mutant::parse(&name).and_then(store::mutant::activate);
+                if let Err(error) = activated {
+                    eprintln!("store-under-test: --mutant: {error}");
+                    return ExitCode::from(2);
+                }
+            }
             _ => return usage(&format!("unexpected argument {arg:?}")),
         }
     }
@@ -43,6 +56,9 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("store-under-test: {problem}\nusage: store-under-test --dir DIR [--workers N]");
+    eprintln!(
+        "store-under-test: {problem}\n\
+         usage: store-under-test --dir DIR [--workers N] [--mutant NAME]"
+    );
     ExitCode::from(2)
 }

@@ -137,7 +137,13 @@ pub fn run(dir: &Path, writers: usize, write_ms: u64) -> anyhow::Result<ExitCode
 
 fn spawn_server(dir: &Path) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("finding the store binary")?;
-    Command::new(exe)
+    let mut command = Command::new(exe);
+    // The child runs the same planted bug as this process (if any): the demo then shows what
+    // the bug breaks.
+    if let Some(mutant) = store::mutant::active() {
+        command.args(["--mutant", mutant.name()]);
+    }
+    command
         .args(["serve", "--dir"])
         .arg(dir)
         .stdin(Stdio::piped())
