@@ -5,6 +5,10 @@
 //! answer, a whole line under one lock, as soon as it is ready: answers come out in completion
 //! order, matched to requests by `id`. The queue between reader and workers is bounded: when it
 //! is full the reader stops reading (back-pressure), it never drops a request.
+//!
+//! A directory whose data is invalid cannot be opened; [`serve_refusing`] then still speaks the
+//! protocol, answering `hello` and every other request `fail` with the open error, so a client
+//! sees a store that refuses to guess rather than a crash.
 
 use std::io::{self, BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -12,7 +16,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 mod answer;
 mod request;
@@ -44,6 +48,40 @@ where
     R: BufRead,
     W: Write + Send,
 {
+    serve_target(Target::Open(store), input, output, workers)
+}
+
+/// Serves requests from `input` for a store that could not be opened because of
+/// `open_error`: `hello` is answered as usual (with an `open_error` field), every other request
+/// `fail`s with the error's code and message (store/SERVE.md, "A store that cannot be
+/// opened"). Returns when the input ends.
+pub fn serve_refusing<R, W>(open_error: &StoreError, input: R, output: W) -> io::Result<ServeStats>
+where
+    R: BufRead,
+    W: Write + Send,
+{
+    serve_target(Target::Refusing(open_error), input, output, 1)
+}
+
+/// What requests run against.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// The open store.
+    Open(&'a Store),
+    /// Nothing: the store could not be opened, for this reason.
+    Refusing(&'a StoreError),
+}
+
+fn serve_target<R, W>(
+    target: Target<'_>,
+    input: R,
+    output: W,
+    workers: usize,
+) -> io::Result<ServeStats>
+where
+    R: BufRead,
+    W: Write + Send,
+{
     let output = Mutex::new(output);
     let (sender, receiver) = sync_channel::<(Value, Request)>(QUEUE_CAPACITY);
     let receiver = Mutex::new(receiver);
@@ -52,7 +90,7 @@ where
     std::thread::scope(|scope| -> io::Result<()> {
         let mut handles = Vec::new();
         for _ in 0..workers.max(1) {
-            handles.push(scope.spawn(|| work(store, &receiver, &output, &answered)));
+            handles.push(scope.spawn(|| work(target, &receiver, &output, &answered)));
         }
         let read_result = read_requests(input, &sender, &output, &mut stats);
         drop(sender);
@@ -138,7 +176,7 @@ fn skip_rest_of_line<R: BufRead>(input: &mut R) -> io::Result<()> {
 }
 
 fn work<W: Write>(
-    store: &Store,
+    target: Target<'_>,
     receiver: &Mutex<Receiver<(Value, Request)>>,
     output: &Mutex<W>,
     answered: &std::sync::atomic::AtomicU64,
@@ -151,7 +189,10 @@ fn work<W: Write>(
         let Ok((id, request)) = next else {
             return Ok(());
         };
-        let reply = answer::answer(store, id, request);
+        let reply = match target {
+            Target::Open(store) => answer::answer(store, id, request),
+            Target::Refusing(open_error) => answer::refuse(id, request, open_error),
+        };
         write_answer(output, &reply)?;
         answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }

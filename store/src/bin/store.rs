@@ -80,11 +80,6 @@ struct OpenArgs {
 }
 
 impl OpenArgs {
-    fn open(&self) -> anyhow::Result<Store> {
-        self.open_store()
-            .with_context(|| format!("opening the store in {}", self.dir.display()))
-    }
-
     fn open_store(&self) -> Result<Store, store::StoreError> {
         let options = StoreOptions {
             lease_ms: self.lease_ms,
@@ -127,9 +122,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     activate_mutant(cli.mutant.as_deref())?;
     match cli.command {
         Command::Serve { open, workers } => {
-            let store = open.open()?;
-            let stats = store::serve::serve(&store, io::stdin().lock(), io::stdout(), workers)
-                .context("serving the line protocol")?;
+            let stats = match open.open_store() {
+                Ok(store) => store::serve::serve(&store, io::stdin().lock(), io::stdout(), workers),
+                // Invalid data: keep speaking the protocol and refuse every request, so the
+                // client sees a store that refuses to guess rather than a crash.
+                Err(error) if error.code() == "corrupt" => {
+                    eprintln!(
+                        "store serve: {} cannot be opened, refusing every request: {error}",
+                        open.dir.display()
+                    );
+                    store::serve::serve_refusing(&error, io::stdin().lock(), io::stdout())
+                }
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("opening the store in {}", open.dir.display()))
+                }
+            }
+            .context("serving the line protocol")?;
             eprintln!(
                 "store serve: {} lines, {} answers, {} malformed",
                 stats.lines, stats.answers, stats.malformed
@@ -144,7 +153,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
                 Err(error) => {
-                    return Err(error).with_context(|| format!("opening {}", open.dir.display()))
+                    return Err(error)
+                        .with_context(|| format!("opening the store in {}", open.dir.display()))
                 }
             };
             let problems = store.verify().context("running verify")?;

@@ -38,6 +38,21 @@ pub fn answer(store: &Store, id: Value, request: Request) -> Value {
     }
 }
 
+/// The answer of a server whose store could not be opened (`open_error`): `hello` as usual plus
+/// `open_error`, anything else `fail` (nothing was or will be done) with the error's code.
+pub fn refuse(id: Value, request: Request, open_error: &StoreError) -> Value {
+    let message = format!("the store cannot be opened: {open_error}");
+    match request {
+        Request::Hello => {
+            let mut fields = hello();
+            let error = json!({ "error": open_error.code(), "message": message });
+            fields.insert("open_error".into(), error);
+            with_type(id, "ok", fields)
+        }
+        _ => fail(id, open_error.code(), message, Map::new()),
+    }
+}
+
 enum Answer {
     Ok(Map<String, Value>),
     Mismatch {

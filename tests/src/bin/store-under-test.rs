@@ -39,14 +39,22 @@ fn main() -> ExitCode {
     let Some(dir) = dir else {
         return usage("--dir DIR is required");
     };
-    let store = match Store::open(&dir, StoreOptions::default()) {
-        Ok(store) => store,
+    let served = match Store::open(&dir, StoreOptions::default()) {
+        Ok(store) => store::serve::serve(&store, io::stdin().lock(), io::stdout(), workers),
+        // Invalid data: refuse every request (as `store serve` does) rather than crash.
+        Err(error) if error.code() == "corrupt" => {
+            eprintln!(
+                "store-under-test: {} cannot be opened: {error}",
+                dir.display()
+            );
+            store::serve::serve_refusing(&error, io::stdin().lock(), io::stdout())
+        }
         Err(error) => {
             eprintln!("store-under-test: opening {}: {error}", dir.display());
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
-    match store::serve::serve(&store, io::stdin().lock(), io::stdout(), workers) {
+    match served {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("store-under-test: serving: {error}");
