@@ -6,12 +6,16 @@
 //! - `acknowledged_writes`: every write acknowledged `ok` is present after the last recovery
 //!   or superseded (a lost one is a `lost_acknowledged_write`);
 //! - `phantom_read`: no read returned a value that no client ever wrote;
-//! - `linearizability`: the history against [`StoreModel`], per key. Batches are split into
-//!   their keys, so cross-key atomicity of a batch is not checked.
+//! - `batch_atomicity`: no batch is visible on some of its keys and not on others
+//!   ([`atomicity`]: a `torn_batch`);
+//! - `linearizability`: the history against [`StoreModel`], per key (batches split into their
+//!   keys; their atomicity across keys is the previous check's).
 //!
 //! When a fault the system under test only promises to *detect* was injected, data may be
-//! lost: `verify`, `acknowledged_writes` and `linearizability` are then not held against it
-//! (status `not_held`), but `phantom_read` still is.
+//! lost: `verify`, `acknowledged_writes`, `batch_atomicity` and `linearizability` are then not
+//! held against it (status `not_held`), but `phantom_read` still is.
+
+mod atomicity;
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,7 +44,8 @@ pub enum CheckStatus {
 /// One named check and what it found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRecord {
-    /// `recovery`, `verify`, `acknowledged_writes`, `phantom_read` or `linearizability`.
+    /// `recovery`, `verify`, `acknowledged_writes`, `phantom_read`, `batch_atomicity` or
+    /// `linearizability`.
     pub name: String,
     /// How it ended.
     pub status: CheckStatus,
@@ -135,6 +140,16 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
         phantoms.join("; ")
     };
     records.push(record("phantom_read", status, detail));
+    let torn = atomicity::torn_batches(&recorded);
+    let (status, detail) = if torn.is_empty() {
+        (
+            CheckStatus::Passed,
+            "every batch seen is seen whole".to_owned(),
+        )
+    } else {
+        (held(CheckStatus::Failed), torn.join("; "))
+    };
+    records.push(record("batch_atomicity", status, detail));
     let options = CheckOptions {
         timeout: Some(inputs.check_timeout),
         memory_budget_bytes: 1 << 29,

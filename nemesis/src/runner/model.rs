@@ -16,7 +16,7 @@
 //!   batch delete of an absent key changes nothing).
 //!
 //! What it does not check: a batch is split into its keys, so the atomicity of a batch across
-//! keys is not checked by this model.
+//! keys is not checked by this model (the `batch_atomicity` check of [`super::checks`] is).
 
 use history::{append_value, Model, Operation, Value};
 
