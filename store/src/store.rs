@@ -21,8 +21,10 @@ mod batch;
 mod compact;
 mod core;
 mod error;
+mod gc;
 mod holding;
 mod pins;
+mod values;
 mod verify;
 
 pub use batch::{Batch, MAX_BATCH_OPS};
@@ -48,9 +50,17 @@ pub struct StoreOptions {
     /// GC deletes an unreachable blob only once it is older than this (its id carries its
     /// creation time).
     pub gc_grace_ms: u64,
+    /// A put value (plain, compare-and-set or in a batch) of at least this many bytes is
+    /// written as a content-addressed value blob that its WAL record names, instead of inside
+    /// the record (store/PROTOCOL.md §3, "Large values"). 0: every value stays in its record.
+    /// Patch deltas always stay in their record. Default: 1024.
+    pub blob_threshold_bytes: usize,
     /// Tuning of the write-ahead log.
     pub wal: WalOptions,
 }
+
+/// Default of [`StoreOptions::blob_threshold_bytes`].
+const DEFAULT_BLOB_THRESHOLD_BYTES: usize = 1024;
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -61,6 +71,7 @@ impl Default for StoreOptions {
             idle_release_ms: 5,
             max_hold_ms: 1_000,
             gc_grace_ms: 1_000,
+            blob_threshold_bytes: DEFAULT_BLOB_THRESHOLD_BYTES,
             wal: WalOptions::default(),
         }
     }
@@ -188,7 +199,7 @@ impl Store {
 
     /// Deletes blobs nothing can reach (store/PROTOCOL.md, "GC protocol").
     pub fn gc(&self) -> Result<GcReport, StoreError> {
-        compact::gc(&self.core)
+        gc::gc(&self.core)
     }
 
     /// Checks the directory against the store's invariants; returns the problems found

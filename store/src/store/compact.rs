@@ -1,8 +1,8 @@
-//! Snapshot/compaction, garbage collection and pinned snapshot readers (store/PROTOCOL.md,
-//! "Snapshot / compaction protocol" and "GC protocol"). All run under the lease and the state
+//! Snapshot/compaction and pinned snapshot readers (store/PROTOCOL.md, "Snapshot /
+//! compaction protocol"; garbage collection is in `gc`). All run under the lease and the state
 //! mutex, so no append interleaves and no other process writes meanwhile.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -32,14 +32,16 @@ pub struct SnapshotReport {
 /// What [`crate::Store::gc`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
-    /// Blobs proven unreachable and deleted.
+    /// Blobs proven unreachable and deleted (snapshots and value blobs).
     pub blobs_deleted: usize,
+    /// Of those, value blobs (large values no live record or in-flight write names any more).
+    pub value_blobs_deleted: usize,
     /// Blobs kept (reachable, younger than the grace period, or not provably unreachable).
     pub blobs_kept: usize,
     /// Leftover temporaries deleted: of interrupted blob writes (older than the grace period)
     /// and of manifest publishes by fenced epochs (below the GC's own epoch).
     pub temporaries_deleted: usize,
-    /// Why GC kept everything, if it did (an unreadable pin).
+    /// Why GC kept everything, if it did (an unreadable pin, an unreadable log).
     pub kept_all_because: Option<String>,
 }
 
@@ -104,7 +106,7 @@ fn write_and_publish(
     }
 }
 
-fn ensure_not_fenced(holder: &Holder) -> Result<(), StoreError> {
+pub(crate) fn ensure_not_fenced(holder: &Holder) -> Result<(), StoreError> {
     if holder.lease.still_ours()? {
         Ok(())
     } else {
@@ -112,74 +114,6 @@ fn ensure_not_fenced(holder: &Holder) -> Result<(), StoreError> {
             epoch: holder.lease.epoch().0,
         })
     }
-}
-
-/// Runs the GC protocol under the lease.
-pub(crate) fn gc(core: &Core) -> Result<GcReport, StoreError> {
-    let (mut inner, holder) = core.begin()?;
-    let result = gc_locked(core, &holder);
-    core.after_error(&mut inner, &holder, &result);
-    result
-}
-
-fn gc_locked(core: &Core, holder: &Holder) -> Result<GcReport, StoreError> {
-    let io = &core.options.io;
-    let blobs = backend::blobs(io, &core.dir)?;
-    let published = backend::read_manifest(io, &core.dir)?;
-    let pinned = pins::read_pins(io.as_ref(), &core.dir).map_err(|source| StoreError::Io {
-        what: "read pins",
-        source,
-    })?;
-    let present = blobs.list()?;
-    let mut report = GcReport::default();
-    if !pinned.unreadable.is_empty() {
-        report.blobs_kept = present.len();
-        report.kept_all_because =
-            Some(format!("unreadable pins: {}", pinned.unreadable.join(", ")));
-        return Ok(report);
-    }
-    let mut reachable: BTreeSet<String> = pinned.blobs.into_iter().collect();
-    if let Some(blob) = &published.manifest.snapshot {
-        reachable.insert(blob.to_string());
-    }
-    ensure_not_fenced(holder)?;
-    let grace_ms = core.options.gc_grace_ms;
-    for blob in present {
-        if reachable.contains(blob.as_str()) || !older_than(&blob, grace_ms) {
-            report.blobs_kept += 1;
-            continue;
-        }
-        blobs.remove(&blob)?;
-        report.blobs_deleted += 1;
-    }
-    for temporary in blobs.list_temporaries()? {
-        if older_than(&temporary, grace_ms) {
-            blobs.remove_temporary(&temporary)?;
-            report.temporaries_deleted += 1;
-        }
-    }
-    let manifests = crate::manifest::ManifestStore::new(io.clone(), &core.dir);
-    report.temporaries_deleted += manifests
-        .remove_stale_temporaries(holder.lease.epoch())
-        .map_err(StoreError::Manifest)?;
-    Ok(report)
-}
-
-/// Whether the blob's id (`<prefix>-<unix ns>-<pid>-<n>`) proves it older than `grace_ms`;
-/// an id without a readable time is never provably old.
-fn older_than(blob: &BlobId, grace_ms: u64) -> bool {
-    let Some(created_ns) = blob
-        .as_str()
-        .split('-')
-        .nth(1)
-        .and_then(|n| n.parse::<u128>().ok())
-    else {
-        return false;
-    };
-    let now_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    now_ns.saturating_sub(created_ns) >= u128::from(grace_ms) * 1_000_000
 }
 
 /// A reader of one published snapshot, pinned so GC keeps its blob. Every read re-reads the

@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use super::backend::{self, Lease};
 use super::holding::{keep_lease, release};
+use super::values;
 use super::{Outcome, StoreError, StoreOptions};
 use crate::lock::Epoch;
 use crate::record::{WalRecord, MAX_KEY_BYTES};
@@ -182,11 +183,7 @@ impl Core {
             )?,
         };
         for record in &recovered.records {
-            let decoded =
-                WalRecord::decode(&record.payload).map_err(|source| StoreError::CorruptRecord {
-                    lsn: record.lsn.0,
-                    source,
-                })?;
+            let decoded = values::read_record(io, &self.dir, record)?;
             inner.state.apply(record.lsn.0, &decoded)?;
         }
         if wal.last_lsn().0 != inner.state.applied_lsn() {
@@ -243,9 +240,12 @@ impl Core {
         holder: Holder,
         records: &[WalRecord],
     ) -> Result<Version, StoreError> {
-        let payloads: Vec<Vec<u8>> = records.iter().map(WalRecord::encode).collect();
-        check_payload_sizes(&payloads)?;
-        for (record, payload) in records.iter().zip(&payloads) {
+        let io = &self.options.io;
+        let threshold = self.options.blob_threshold_bytes;
+        let staged = values::stage(io, &self.dir, threshold, records)?;
+        let payloads = &staged.payloads;
+        check_payload_sizes(payloads)?;
+        for (record, payload) in records.iter().zip(payloads) {
             let lsn = holder.wal.append(payload)?;
             if let Err(error) = inner.state.apply(lsn.0, record) {
                 inner.needs_reload = true;
@@ -256,8 +256,11 @@ impl Core {
         let written = inner.state.applied_lsn();
         let ticket = ticket(&mut inner, holder);
         drop(inner);
-        self.finish(ticket)?;
-        Ok(written)
+        let settled = self.finish(ticket);
+        // The records are durable (or the write failed): they, not the pins, keep their value
+        // blobs from GC from now on.
+        drop(staged.pins);
+        settled.map(|()| written)
     }
 
     /// Runs `read` on the caught-up state and returns its answer once that state is durable

@@ -66,6 +66,33 @@ pub enum StoreError {
         /// What is wrong.
         source: RecordDecodeError,
     },
+    /// A committed record names a value blob that is missing, damaged or unreadable: the
+    /// value it wrote cannot be read back.
+    #[error("log record at lsn {lsn}: value blob {blob}: {source}")]
+    ValueBlob {
+        /// The record's LSN.
+        lsn: u64,
+        /// The value blob's id.
+        blob: String,
+        /// Why it could not be read (not found, failed its checksum, IO error).
+        source: BlobError,
+    },
+    /// A committed record names a value blob that reads back with a valid checksum but is not
+    /// the value the record names (its length or its SHA-256 differs from the id's).
+    #[error(
+        "log record at lsn {lsn}: value blob {blob} holds {found_len} bytes that are not the \
+         value the record names ({expected_len} bytes, SHA-256 in the blob id)"
+    )]
+    ValueBlobMismatch {
+        /// The record's LSN.
+        lsn: u64,
+        /// The value blob's id.
+        blob: String,
+        /// The value length the record names.
+        expected_len: u64,
+        /// The length of what the blob holds.
+        found_len: u64,
+    },
     /// The log holds a sequence of records the Store never writes.
     #[error("log: {0}")]
     BadLog(#[from] StateError),
@@ -158,6 +185,11 @@ impl StoreError {
             | StoreError::ManifestWithoutSnapshot { .. }
             | StoreError::SnapshotLsnMismatch { .. }
             | StoreError::Blob(BlobError::Corrupt { .. })
+            | StoreError::ValueBlobMismatch { .. }
+            | StoreError::ValueBlob {
+                source: BlobError::NotFound { .. } | BlobError::Corrupt { .. },
+                ..
+            }
             | StoreError::Manifest(ManifestError::Corrupt { .. }) => "corrupt",
             StoreError::Wal(error) if is_corrupt_wal(error) => "corrupt",
             _ => "unavailable",

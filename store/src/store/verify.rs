@@ -3,14 +3,17 @@
 //!
 //! Checks: the manifest reads back (checksum, format); its snapshot blob reads back and covers
 //! exactly the manifest's LSN; the WAL after it is contiguous, every record is a valid Store
-//! record and applies cleanly; replaying snapshot + WAL gives exactly the in-memory state; every
-//! blob in `blobs/` passes its checksum; every pin is readable; the state's own invariants.
+//! record, every value blob a record names reads back as that value, and every record applies
+//! cleanly; replaying snapshot + WAL gives exactly the in-memory state; every blob in `blobs/`
+//! passes its checksum, and every value blob holds the value its name's SHA-256 names; every
+//! pin is readable; the state's own invariants.
 
 use super::backend;
 use super::core::Core;
 use super::pins;
+use super::values;
 use super::StoreError;
-use crate::record::WalRecord;
+use crate::record::ValueRef;
 use crate::state::State;
 use crate::wal::{read_after, Lsn};
 
@@ -51,11 +54,7 @@ fn replay_from_disk(core: &Core, problems: &mut Vec<String>) -> Result<State, St
         ));
     }
     for record in &log.records {
-        let decoded =
-            WalRecord::decode(&record.payload).map_err(|source| StoreError::CorruptRecord {
-                lsn: record.lsn.0,
-                source,
-            })?;
+        let decoded = values::read_record(io, &core.dir, record)?;
         state.apply(record.lsn.0, &decoded)?;
     }
     Ok(state)
@@ -92,8 +91,17 @@ fn check_blobs(core: &Core, problems: &mut Vec<String>) {
     match blobs.list() {
         Ok(ids) => {
             for id in ids {
-                if let Err(error) = blobs.get(&id) {
-                    problems.push(format!("blob {id}: {error}"));
+                match blobs.get(&id) {
+                    Err(error) => problems.push(format!("blob {id}: {error}")),
+                    Ok(value) if ValueRef::is_value_blob(&id) => {
+                        if ValueRef::for_value(&value).blob != id {
+                            problems.push(format!(
+                                "value blob {id}: its {} bytes have another SHA-256",
+                                value.len()
+                            ));
+                        }
+                    }
+                    Ok(_) => {}
                 }
             }
         }
