@@ -2,7 +2,9 @@
 //!
 //! [`BlobStore::put`] writes `<id>.tmp` (O_EXCL), fsyncs it, renames it to `<id>.blob` and
 //! fsyncs the directory: after a crash the blob is either absent or complete (leftover `.tmp`
-//! files are garbage, see [`BlobStore::list_temporaries`]). Each blob starts with a header and
+//! files are garbage, see [`BlobStore::list_temporaries`]). Because an existing `<id>.blob` is
+//! always complete, a put that finds its id stored ([`BlobError::AlreadyExists`]) may be taken
+//! as "already stored" by callers that name blobs by their content. Each blob starts with a header and
 //! a CRC32C that covers the blob's own id, its length and its payload, verified on every
 //! [`BlobStore::get`]: a bit flip, a torn write or the right bytes under the wrong name is an
 //! error, never returned as valid. Layout: `store/FORMAT.md`, "Blob file".
@@ -13,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::io::Io;
+use crate::mutant::{self, Mutant};
 
 /// Blob magic, `FLTBLOB\0`.
 pub const BLOB_MAGIC: [u8; 8] = *b"FLTBLOB\0";
@@ -92,6 +95,15 @@ pub enum BlobError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// `<id>.blob` exists already (blobs are write-once); nothing was written. It is a
+    /// complete blob (a final name only ever appears by the rename of a fsynced temporary),
+    /// so a caller whose ids name contents may take this as "already stored", after an fsync
+    /// of the directory (the put that renamed it may have died before its own).
+    #[error("blob {id} already exists")]
+    AlreadyExists {
+        /// The id.
+        id: BlobId,
+    },
     /// Not a valid blob id.
     #[error("invalid blob id {id:?}: expected 1 to 128 characters of [A-Za-z0-9_-]")]
     InvalidId {
@@ -105,12 +117,6 @@ pub enum BlobError {
         id: BlobId,
         /// Where it was looked for.
         path: PathBuf,
-    },
-    /// A blob with this id exists already (blobs are write-once).
-    #[error("blob {id} already exists")]
-    AlreadyExists {
-        /// The id.
-        id: BlobId,
     },
     /// The blob file is damaged, truncated, or holds another blob's bytes.
     #[error("{path}: corrupt blob at offset {offset}: {detail}")]
@@ -139,12 +145,22 @@ pub fn encode_blob(id: &BlobId, payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&BLOB_FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(id.0.len() as u16).to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    let crc = crc32c::crc32c(&out);
-    let crc = crc32c::crc32c_append(crc32c::crc32c_append(crc, id.0.as_bytes()), payload);
+    let crc = blob_checksum(&out, id.0.as_bytes(), payload);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(id.0.as_bytes());
     out.extend_from_slice(payload);
     out
+}
+
+/// The CRC32C of a blob: over header bytes 0..20, the id, then the payload.
+fn blob_checksum(header: &[u8], id: &[u8], payload: &[u8]) -> u32 {
+    if mutant::is_active(Mutant::BlobChecksumWithoutId) {
+        // Mutant 16 (a checksum that covers the data but not its identity): only the
+        // payload is checked, so another blob's bytes under this name read as valid.
+        return crc32c::crc32c(payload);
+    }
+    let crc = crc32c::crc32c_append(crc32c::crc32c(header), id);
+    crc32c::crc32c_append(crc, payload)
 }
 
 /// Decodes and verifies a blob file read from `path`, which must hold blob `id`.
@@ -186,15 +202,15 @@ pub fn decode_blob(path: &Path, id: &BlobId, bytes: &[u8]) -> Result<Vec<u8>, Bl
     }
     let stored = u32::from_le_bytes([header[20], header[21], header[22], header[23]]);
     let body = bytes.get(BLOB_HEADER_LEN..).unwrap_or_default();
-    let computed = crc32c::crc32c_append(crc32c::crc32c(&header[..BLOB_CRC_OFFSET]), body);
+    let (stored_id, payload) = body.split_at(id_len.min(body.len()));
+    let computed = blob_checksum(&header[..BLOB_CRC_OFFSET], stored_id, payload);
     if stored != computed {
         return Err(corrupt(
             BLOB_CRC_OFFSET,
             format!("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"),
         ));
     }
-    let stored_id = body.get(..id_len).unwrap_or_default();
-    if stored_id != id.0.as_bytes() {
+    if stored_id != id.0.as_bytes() && !mutant::is_active(Mutant::BlobChecksumWithoutId) {
         return Err(corrupt(
             BLOB_HEADER_LEN,
             format!(
@@ -203,7 +219,7 @@ pub fn decode_blob(path: &Path, id: &BlobId, bytes: &[u8]) -> Result<Vec<u8>, Bl
             ),
         ));
     }
-    Ok(body.get(id_len..).unwrap_or_default().to_vec())
+    Ok(payload.to_vec())
 }
 
 /// Write-once blobs in one directory.
@@ -235,12 +251,20 @@ impl BlobStore {
 
     /// Writes blob `id` durably. Steps: (1) create `<id>.tmp` with O_EXCL (a leftover from a
     /// crashed attempt is removed first), (2) write header+id+payload, (3) fsync it, (4) rename
-    /// to `<id>.blob`, (5) fsync the directory. `Ok` means the blob is durable. Fails with
-    /// `AlreadyExists` if the blob exists (write-once).
+    /// to `<id>.blob`, (5) fsync the directory. `Ok` means the blob is durable.
+    ///
+    /// Write-once: if `<id>.blob` exists, nothing is written and the answer is
+    /// [`BlobError::AlreadyExists`]. Content-addressed callers take that as "already stored"
+    /// (see the variant), which is safe only because a final name is never written in place:
+    /// it appears only by the rename of a fsynced temporary (steps 3-4), so an existing one is
+    /// a complete blob.
     pub fn put(&self, id: &BlobId, payload: &[u8]) -> Result<(), BlobError> {
         let path = self.path(id);
         if self.exists(id)? {
             return Err(BlobError::AlreadyExists { id: id.clone() });
+        }
+        if mutant::is_active(Mutant::BlobInPlace) {
+            return self.put_in_place(id, payload);
         }
         let temporary = self.temporary_path(id);
         match self.io.remove_file(&temporary) {
@@ -254,12 +278,38 @@ impl BlobStore {
             .map_err(|source| io_error("create", &temporary, source))?;
         file.write_at(0, &encode_blob(id, payload))
             .map_err(|source| io_error("write", &temporary, source))?;
-        file.sync()
-            .map_err(|source| io_error("fsync", &temporary, source))?;
+        if !mutant::is_active(Mutant::RenameBeforeDataFsync) {
+            // Mutant 5 skips this (see `ManifestStore::publish`): a torn blob under its final name.
+            file.sync()
+                .map_err(|source| io_error("fsync", &temporary, source))?;
+        }
         drop(file);
         self.io
             .rename(&temporary, &path)
             .map_err(|source| io_error("rename", &temporary, source))?;
+        if mutant::is_active(Mutant::RenameWithoutDirFsync) {
+            // Mutant 4 (see `wal::segment::create_segment`): the rename is not made durable.
+            return Ok(());
+        }
+        self.io
+            .sync_dir(&self.dir)
+            .map_err(|source| io_error("fsync dir", &self.dir, source))
+    }
+
+    /// Only with mutant 3 (a file written in place, as the applications whose files ext4 left
+    /// empty after a crash in 2009 did, instead of temp + rename): create `<id>.blob`, write, fsync, fsync the directory. A power cut
+    /// after the name became durable (any other directory fsync) and before the data fsync
+    /// leaves a torn file under the final name, which a later put of the same id then trusts.
+    fn put_in_place(&self, id: &BlobId, payload: &[u8]) -> Result<(), BlobError> {
+        let path = self.path(id);
+        let file = self
+            .io
+            .create_new(&path)
+            .map_err(|source| io_error("create", &path, source))?;
+        file.write_at(0, &encode_blob(id, payload))
+            .map_err(|source| io_error("write", &path, source))?;
+        file.sync()
+            .map_err(|source| io_error("fsync", &path, source))?;
         self.io
             .sync_dir(&self.dir)
             .map_err(|source| io_error("fsync dir", &self.dir, source))

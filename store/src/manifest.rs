@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::blob::BlobId;
 use crate::io::Io;
 use crate::lock::Epoch;
+use crate::mutant::{self, Mutant};
 use crate::wal::Lsn;
 
 /// Manifest magic, `FLTMANIF`.
@@ -299,10 +300,13 @@ impl ManifestStore {
         new: &Manifest,
     ) -> Result<PublishOutcome, ManifestError> {
         let (current, token) = self.read()?;
-        if token != *expected {
+        // Mutant 9 (a lost update: a read-modify-write of a pointer without compare-and-set)
+        // swaps the manifest without checking it is still the one this process read.
+        let checked = !mutant::is_active(Mutant::ManifestSwapUnchecked);
+        if checked && token != *expected {
             return Ok(PublishOutcome::Conflict { current, token });
         }
-        if new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn {
+        if checked && (new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn) {
             return Err(ManifestError::InvalidSuccessor {
                 current_seq: current.seq,
                 current_covered: current.covered_lsn,
@@ -323,8 +327,12 @@ impl ManifestStore {
             .map_err(|source| io_error("create", &temporary, source))?;
         file.write_at(0, &bytes)
             .map_err(|source| io_error("write", &temporary, source))?;
-        file.sync()
-            .map_err(|source| io_error("fsync", &temporary, source))?;
+        if !mutant::is_active(Mutant::RenameBeforeDataFsync) {
+            // Mutant 5 (LevelDB's empty CURRENT: it was renamed into place before its data
+            // was synced) skips this: the rename can be durable while the data is not.
+            file.sync()
+                .map_err(|source| io_error("fsync", &temporary, source))?;
+        }
         drop(file);
         let path = self.path();
         let indeterminate = |op, source| ManifestError::PublishIndeterminate {
@@ -335,9 +343,13 @@ impl ManifestStore {
         self.io
             .rename(&temporary, &path)
             .map_err(|source| indeterminate("rename", source))?;
-        self.io
-            .sync_dir(&self.dir)
-            .map_err(|source| indeterminate("fsync dir", source))?;
+        if !mutant::is_active(Mutant::RenameWithoutDirFsync) {
+            // Mutant 4 (see `wal::segment::create_segment`) skips this: the rename is lost
+            // by a power cut, after the covered segments were deleted.
+            self.io
+                .sync_dir(&self.dir)
+                .map_err(|source| indeterminate("fsync dir", source))?;
+        }
         Ok(PublishOutcome::Published(ManifestToken {
             seq: new.seq,
             crc,

@@ -25,6 +25,7 @@ fn put_get_list_remove() {
         blobs.put(&a, b"again"),
         Err(BlobError::AlreadyExists { .. })
     ));
+    assert_eq!(blobs.get(&a).unwrap(), b"alpha");
     blobs.remove(&a).unwrap();
     blobs.remove(&a).unwrap();
     assert!(matches!(blobs.get(&a), Err(BlobError::NotFound { .. })));

@@ -8,7 +8,8 @@
 //! - a **power cut** ([`SimDisk::power_cut`]) keeps the durable state plus, per file, a torn
 //!   piece of its unsynced appended tail in which some 512-byte sectors did not land (zeros)
 //!   while later ones did (reordering); every create, rename and unlink not followed by a
-//!   directory fsync is lost;
+//!   directory fsync is lost. [`SimDisk::crashed_copy`] gives what a power cut now would
+//!   leave as a new disk, while the processes on this one run on;
 //! - [`SimDisk::kill_before_next_sync`] makes the next file sync fail without syncing, its
 //!   pages left dirty (a process killed between its write and its fsync);
 //! - [`SimDisk::fail_next_sync`] makes the next file sync fail without syncing, the way Linux
@@ -25,69 +26,23 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::io::{Io, IoFile};
+use inode::Inode;
+
+mod inode;
 
 /// Sector size of the power-cut model.
 pub const SECTOR_BYTES: usize = 512;
 
-#[derive(Debug, Default, Clone)]
-struct Inode {
-    volatile: Vec<u8>,
-    durable: Vec<u8>,
-    /// Byte ranges a failed sync marked clean: readable, never written by a later sync until
-    /// they are written again.
-    marked_clean: Vec<(usize, usize)>,
-}
-
-impl Inode {
-    /// Forgets `start..end` from the clean-marked ranges (those bytes are dirty again).
-    fn dirty(&mut self, start: usize, end: usize) {
-        let mut kept = Vec::new();
-        for (a, b) in self.marked_clean.drain(..) {
-            if a < start.min(b) {
-                kept.push((a, start.min(b)));
-            }
-            if b > end.max(a) {
-                kept.push((end.max(a), b));
-            }
-        }
-        self.marked_clean = kept;
-    }
-
-    /// A successful sync: the volatile contents become durable, except clean-marked bytes,
-    /// which keep what the disk held (zeros past its old end).
-    fn sync(&mut self) {
-        let old = std::mem::replace(&mut self.durable, self.volatile.clone());
-        for &(start, end) in &self.marked_clean {
-            for offset in start..end.min(self.durable.len()) {
-                self.durable[offset] = old.get(offset).copied().unwrap_or(0);
-            }
-        }
-    }
-
-    /// A failed sync: every byte not yet durable is marked clean.
-    fn fail_sync(&mut self) {
-        let same = self
-            .durable
-            .iter()
-            .zip(&self.volatile)
-            .take_while(|(a, b)| a == b)
-            .count();
-        if same < self.volatile.len() {
-            self.marked_clean.push((same, self.volatile.len()));
-        }
-    }
-}
-
 /// A directory's entries (name -> inode).
 type Entries = BTreeMap<String, usize>;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Dir {
     volatile: Entries,
     durable: Entries,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct DiskState {
     inodes: Vec<Inode>,
     dirs: BTreeMap<PathBuf, Dir>,
@@ -114,14 +69,6 @@ fn not_found(path: &Path) -> io::Error {
         io::ErrorKind::NotFound,
         format!("{}: not found", path.display()),
     )
-}
-
-/// xorshift64: a small deterministic generator for the power-cut choices.
-fn next_random(state: &mut u64, bound: u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state % bound.max(1)
 }
 
 impl SimDisk {
@@ -170,26 +117,20 @@ impl SimDisk {
             dir.volatile = dir.durable.clone();
         }
         for inode in &mut state.inodes {
-            let mut kept = inode.durable.clone();
-            let start = kept.len();
-            if inode.volatile.len() > start && inode.volatile.starts_with(&kept) {
-                let extra = (inode.volatile.len() - start) as u64;
-                let landed = start + next_random(&mut random, extra + 1) as usize;
-                kept.extend_from_slice(inode.volatile.get(start..landed).unwrap_or_default());
-                let first_whole_sector = start.div_ceil(SECTOR_BYTES) * SECTOR_BYTES;
-                for sector in (first_whole_sector..landed).step_by(SECTOR_BYTES) {
-                    if next_random(&mut random, 4) == 0 {
-                        let end = (sector + SECTOR_BYTES).min(landed);
-                        if let Some(bytes) = kept.get_mut(sector..end) {
-                            bytes.fill(0);
-                        }
-                    }
-                }
-            }
-            inode.volatile = kept.clone();
-            inode.durable = kept;
-            inode.marked_clean.clear();
+            inode.power_cut(&mut random);
         }
+    }
+}
+
+impl SimDisk {
+    /// What a power cut at this instant (with `seed`, as [`SimDisk::power_cut`]) would leave,
+    /// as a new, independent disk; this one runs on untouched. A test can so ask "what if the
+    /// power failed right now" while its writers still run, e.g. right after an
+    /// acknowledgement and before anything else reaches the disk.
+    pub fn crashed_copy(&self, seed: u64) -> SimDisk {
+        let copy = SimDisk(Arc::new(Mutex::new(self.state().clone())));
+        copy.power_cut(seed);
+        copy
     }
 }
 
@@ -364,59 +305,4 @@ impl Io for SimDisk {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sim_disk_passes_the_conformance_suite() {
-        crate::io::conformance::check(&SimDisk::new(), Path::new("/scratch")).unwrap();
-    }
-
-    #[test]
-    fn a_power_cut_keeps_only_what_was_synced() {
-        let disk = SimDisk::new();
-        let dir = Path::new("/d");
-        disk.create_dir_all(dir).unwrap();
-        let synced = disk.create_new(&dir.join("synced")).unwrap();
-        synced.write_at(0, b"durable").unwrap();
-        synced.sync().unwrap();
-        disk.sync_dir(dir).unwrap();
-        synced.write_at(7, &[1u8; 2000]).unwrap();
-        let unsynced = disk.create_new(&dir.join("unsynced")).unwrap();
-        unsynced.write_at(0, b"lost").unwrap();
-        unsynced.sync().unwrap(); // its directory entry was never synced
-        disk.power_cut(42);
-        assert_eq!(disk.list_dir(dir).unwrap(), vec!["synced".to_string()]);
-        let bytes = disk.read(&dir.join("synced")).unwrap();
-        assert!(bytes.starts_with(b"durable") && bytes.len() <= 2007);
-        disk.fail_next_sync();
-        assert!(synced.sync().is_err());
-        assert!(synced.sync().is_ok());
-    }
-
-    #[test]
-    fn a_failed_sync_marks_its_pages_clean_and_a_kill_before_sync_does_not() {
-        let disk = SimDisk::new();
-        let dir = Path::new("/d");
-        disk.create_dir_all(dir).unwrap();
-        let file = disk.create_new(&dir.join("f")).unwrap();
-        disk.sync_dir(dir).unwrap();
-        file.write_at(0, b"head").unwrap();
-        file.sync().unwrap();
-        file.write_at(4, b"lost").unwrap();
-        disk.fail_next_sync();
-        assert!(file.sync().is_err());
-        file.write_at(8, b"tail").unwrap();
-        assert!(file.sync().is_ok());
-        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"headlosttail");
-        disk.power_cut(7);
-        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"head\0\0\0\0tail");
-        // Rewritten pages are dirty again; a killed process's pages are written by a later sync.
-        file.write_at(4, b"back").unwrap();
-        disk.kill_before_next_sync();
-        assert!(file.sync().is_err());
-        assert!(file.sync().is_ok());
-        disk.power_cut(7);
-        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"headbacktail");
-    }
-}
+mod tests;

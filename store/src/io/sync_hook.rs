@@ -1,5 +1,6 @@
-//! [`SyncHookIo`]: the std filesystem with a hook that runs before every file fsync, to count
-//! fsyncs (the group-commit benchmark) or to fail or interleave them on demand (tests).
+//! [`SyncHookIo`]: an [`Io`] (the std filesystem unless told otherwise) with a hook that runs
+//! before every file fsync, to count fsyncs (the group-commit benchmark) or to fail, pause or
+//! interleave them on demand (tests).
 
 use std::fmt;
 use std::io;
@@ -12,16 +13,26 @@ use super::{Io, IoFile, StdIo};
 /// performed.
 pub type SyncHook = Arc<dyn Fn() -> io::Result<()> + Send + Sync>;
 
-/// [`StdIo`] with a [`SyncHook`] before every file sync. Directory syncs are not hooked.
+/// An [`Io`] with a [`SyncHook`] before every file sync. Directory syncs are not hooked.
 #[derive(Clone)]
 pub struct SyncHookIo {
+    inner: Arc<dyn Io>,
     hook: SyncHook,
 }
 
 impl SyncHookIo {
-    /// An Io that runs `hook` before each file fsync.
+    /// [`StdIo`] running `hook` before each file fsync.
     pub fn new(hook: impl Fn() -> io::Result<()> + Send + Sync + 'static) -> Self {
+        SyncHookIo::over(Arc::new(StdIo), hook)
+    }
+
+    /// `inner` (e.g. a [`crate::io::sim::SimDisk`]) running `hook` before each file fsync.
+    pub fn over(
+        inner: Arc<dyn Io>,
+        hook: impl Fn() -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
         SyncHookIo {
+            inner,
             hook: Arc::new(hook),
         }
     }
@@ -75,28 +86,28 @@ impl IoFile for HookedFile {
 
 impl Io for SyncHookIo {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        StdIo.create_dir_all(path)
+        self.inner.create_dir_all(path)
     }
     fn open(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        Ok(self.hooked(StdIo.open(path)?))
+        Ok(self.hooked(self.inner.open(path)?))
     }
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        Ok(self.hooked(StdIo.create_new(path)?))
+        Ok(self.hooked(self.inner.create_new(path)?))
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        StdIo.read(path)
+        self.inner.read(path)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        StdIo.rename(from, to)
+        self.inner.rename(from, to)
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        StdIo.remove_file(path)
+        self.inner.remove_file(path)
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        StdIo.sync_dir(path)
+        self.inner.sync_dir(path)
     }
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        StdIo.list_dir(path)
+        self.inner.list_dir(path)
     }
 }
 

@@ -26,6 +26,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::mutant::{self, Mutant};
 use crate::sync::{Condvar, Mutex, MutexGuard};
 
 /// The state the mutex guards.
@@ -253,7 +254,15 @@ impl<P> GroupCommit<P> {
             if self.release_on_any_flush && state.flush_count > flushes_before_wait {
                 return Ok(());
             }
-            let _ = flushes_before_wait;
+            if mutant::is_active(Mutant::GroupCommitUncoveredAck)
+                && state.flush_count > flushes_before_wait
+                && !state.poisoned
+            {
+                // Mutant 2 (group commit that treats "a flush completed" as "my record is
+                // durable"): a follower that arrived during a flush is woken by its leader,
+                // whose fsync did not cover the follower's record, and returns as acknowledged.
+                return Ok(());
+            }
         }
     }
 }

@@ -35,6 +35,7 @@ pub use error::{RecordFault, WalError};
 
 use crate::io::Io;
 use crate::lock::Epoch;
+use crate::mutant::{self, Mutant};
 use frame::SEGMENT_HEADER_LEN;
 use group_commit::{CommitError, GroupCommit};
 use pending::PendingWrites;
@@ -333,7 +334,20 @@ impl Wal {
             for (segment_first_lsn, bytes) in &chunks {
                 writer.write(*segment_first_lsn, bytes)?;
             }
-            writer.sync()
+            if mutant::is_active(Mutant::AckBeforeFsync) {
+                // Mutant 1 (NATS 2.12 acknowledged messages it had only written to the page
+                // cache): the fsync is left to the segment's roll (or a later flush), and
+                // the waiters are released as if it had happened.
+                return Ok(());
+            }
+            let synced = writer.sync();
+            if synced.is_err() && mutant::is_active(Mutant::FsyncRetryAcks) {
+                // Mutant 15 (fsyncgate: PostgreSQL retried a failed fsync and carried on):
+                // the retry succeeds because the failed fsync marked the pages clean, and the
+                // records it may have lost are acknowledged.
+                return writer.sync();
+            }
+            synced
         };
         let take = |pending: &mut PendingWrites| pending.take();
         let result = self.core.sync(lsn.0, take, |chunks| {

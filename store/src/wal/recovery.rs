@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::io::Io;
 use crate::lock::Epoch;
+use crate::mutant::{self, Mutant};
 use crate::wal::frame::{
     decode_frame, decode_segment_header, Frame, SegmentHeader, RECORD_HEADER_LEN, RECORD_MAGIC,
     SEGMENT_HEADER_LEN,
@@ -288,14 +289,21 @@ impl<'a> SegmentScan<'a> {
                     next_segment_first_lsn: end,
                 });
             }
-            let frame =
-                self.frame_at(offset, expected)
-                    .map_err(|fault| WalError::CorruptRecord {
+            let frame = match self.frame_at(offset, expected) {
+                Ok(frame) => frame,
+                Err(fault) => {
+                    if let Some((next, lsn)) = self.skip_bad_record(offset, expected, end) {
+                        (offset, expected) = (next, lsn);
+                        continue;
+                    }
+                    return Err(WalError::CorruptRecord {
                         path: self.path.clone(),
                         offset: offset as u64,
                         expected_lsn: expected,
                         fault,
-                    })?;
+                    });
+                }
+            };
             let frame_len = frame.encoded_len();
             self.keep(&frame);
             offset += frame_len;
@@ -335,6 +343,11 @@ impl<'a> SegmentScan<'a> {
                     expected = expected.next();
                 }
                 Err(fault) => {
+                    if let Some((next, lsn)) = self.skip_bad_record(offset, expected, Lsn(u64::MAX))
+                    {
+                        (offset, expected) = (next, lsn);
+                        continue;
+                    }
                     if let Some((evidence_offset, durable_lsn)) =
                         self.durable_evidence(offset, expected)
                     {
@@ -352,6 +365,17 @@ impl<'a> SegmentScan<'a> {
                             evidence_durable_lsn: durable_lsn,
                         });
                     }
+                    if mutant::is_active(Mutant::RecoveryRefusesTornTail) {
+                        // Mutant 7 (etcd's "wal: crc mismatch" on a torn last record): any
+                        // invalid record is fatal, so the store refuses to open after a power
+                        // cut tore the unacknowledged tail, instead of cutting it.
+                        return Err(WalError::CorruptRecord {
+                            path: self.path.clone(),
+                            offset: offset as u64,
+                            expected_lsn: expected,
+                            fault,
+                        });
+                    }
                     return Ok((expected, Some(self.cut_at(offset)), false));
                 }
             }
@@ -365,6 +389,33 @@ impl<'a> SegmentScan<'a> {
             offset: offset as u64,
             discarded_bytes: (self.bytes.len() - offset) as u64,
         }
+    }
+
+    /// Only with mutant 6 (RocksDB's "skip any corrupted records" recovery mode): the offset
+    /// and LSN of the next valid record of this segment after the invalid one at `offset`
+    /// (below `end`), to go on reading from there, leaving a hole where the bad record was.
+    /// `None` in correct builds: an invalid record ends what is read.
+    fn skip_bad_record(&self, offset: usize, expected: Lsn, end: Lsn) -> Option<(usize, Lsn)> {
+        if !mutant::is_active(Mutant::RecoverySkipsBadRecord) {
+            return None;
+        }
+        let rest = self.bytes.get(offset + 1..)?;
+        // Each candidate is a distinct magic position: at most one decode per byte.
+        let mut position = 0;
+        while let Some(skip) = rest
+            .get(position..)?
+            .windows(RECORD_MAGIC.len())
+            .position(|w| w == RECORD_MAGIC)
+        {
+            position += skip;
+            if let Ok(frame) = decode_frame(rest.get(position..)?) {
+                if frame.epoch == self.name.epoch && frame.lsn > expected && frame.lsn < end {
+                    return Some((offset + 1 + position, frame.lsn));
+                }
+            }
+            position += 1;
+        }
+        None
     }
 
     /// Looks at or after `from` for a valid frame of this segment's epoch whose durable LSN
