@@ -23,6 +23,8 @@ enum Command {
     Model(cmd::model::ModelArgs),
     /// Run many runs back to back against a system under test; keep every failure.
     Soak(cmd::soak::SoakArgs),
+    /// Measure detection power: a soak per planted bug of the store, then the clean store.
+    Mutants(cmd::mutants::MutantsArgs),
     /// Run a failure bundle again and say whether the failure reproduced (exit 0) or not (1).
     Replay(cmd::replay::ReplayArgs),
     /// Render a failure bundle's report as text, or as HTML with --html.
@@ -46,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Lazyfs(args) => cmd::lazyfs::run(args),
         Command::Model(args) => cmd::model::run(args),
         Command::Soak(args) => cmd::soak::run(args),
+        Command::Mutants(args) => cmd::mutants::run(args),
         Command::Replay(args) => cmd::replay::run_replay(args),
         Command::Report(args) => cmd::report::run(args),
     };

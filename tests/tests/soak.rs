@@ -91,6 +91,7 @@ fn the_reference_store_passes_a_short_soak_with_kills_and_power_cuts() {
         out: out.path().to_path_buf(),
         shard: Shard::ALL,
         max_failures: 0,
+        max_runs: 0,
     };
     let summary = soak(&options, |_, _| {}).unwrap();
     println!("{summary}");
@@ -124,6 +125,7 @@ fn a_store_acknowledging_before_fsync_is_caught_by_a_power_cut_and_replays() {
         out: out.path().to_path_buf(),
         shard: Shard::ALL,
         max_failures: 1,
+        max_runs: 0,
     };
     let mut caught = None;
     let summary = soak(&options, |summary, _| {

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod lazyfs;
 pub mod model;
+pub mod mutants;
 pub mod replay;
 pub mod report;
 pub mod soak;

@@ -101,6 +101,7 @@ pub fn run(args: SoakArgs) -> anyhow::Result<u8> {
         out: args.out,
         shard: args.shard,
         max_failures: args.max_failures,
+        max_runs: 0,
     };
     let bar = progress_bar(options.duration);
     let interval = Duration::from_secs(args.interval_secs.max(1));

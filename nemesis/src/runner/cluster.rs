@@ -33,6 +33,7 @@ struct Slot {
 #[derive(Debug)]
 pub struct Cluster {
     command: String,
+    env: Vec<(String, String)>,
     log_dir: PathBuf,
     slots: Vec<Mutex<Slot>>,
 }
@@ -40,12 +41,23 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `processes` copies of `command`, stderr of slot `i` to `log_dir/sut-i.log`.
     pub fn start(command: &str, processes: usize, log_dir: &Path) -> Result<Self, RunError> {
+        Self::start_with_env(command, &[], processes, log_dir)
+    }
+
+    /// [`Cluster::start`] with the variables `env` set for every process it starts, restarts
+    /// included.
+    pub fn start_with_env(
+        command: &str,
+        env: &[(String, String)],
+        processes: usize,
+        log_dir: &Path,
+    ) -> Result<Self, RunError> {
         if processes == 0 {
             return Err(RunError::Config("at least one process is needed".into()));
         }
         let mut slots = Vec::with_capacity(processes);
         for index in 0..processes {
-            let (process, connection) = spawn(command, log_dir, index)?;
+            let (process, connection) = spawn(command, env, log_dir, index)?;
             slots.push(Mutex::new(Slot {
                 process: Some(process),
                 connection,
@@ -54,6 +66,7 @@ impl Cluster {
         }
         Ok(Cluster {
             command: command.to_owned(),
+            env: env.to_vec(),
             log_dir: log_dir.to_path_buf(),
             slots,
         })
@@ -62,6 +75,11 @@ impl Cluster {
     /// The command line of every process.
     pub fn command(&self) -> &str {
         &self.command
+    }
+
+    /// The stderr log of slot `index` (every process the slot ran appends to it).
+    pub fn log_path(&self, index: usize) -> PathBuf {
+        self.log_dir.join(format!("sut-{index}.log"))
     }
 
     /// Number of slots.
@@ -175,7 +193,10 @@ impl Cluster {
         let started = Instant::now();
         let mut fresh = Vec::with_capacity(slots.len());
         for &index in slots {
-            fresh.push((index, spawn(&self.command, &self.log_dir, index)?));
+            fresh.push((
+                index,
+                spawn(&self.command, &self.env, &self.log_dir, index)?,
+            ));
         }
         let probes: Vec<Recovery> = std::thread::scope(|scope| {
             let handles: Vec<_> = fresh
@@ -272,6 +293,7 @@ fn read_request() -> Map<String, Json> {
 
 fn spawn(
     command: &str,
+    env: &[(String, String)],
     log_dir: &Path,
     index: usize,
 ) -> Result<(SutProcess, Arc<Connection>), RunError> {
@@ -281,6 +303,6 @@ fn spawn(
         .append(true)
         .open(&log_path)
         .map_err(RunError::io(&log_path))?;
-    let (process, stdin, stdout) = SutProcess::spawn(command, Stdio::from(log))?;
+    let (process, stdin, stdout) = SutProcess::spawn_with_env(command, env, Stdio::from(log))?;
     Ok((process, Arc::new(Connection::new(stdin, stdout))))
 }

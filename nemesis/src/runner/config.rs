@@ -15,6 +15,15 @@ pub struct RunConfig {
     pub seed: u64,
     /// Command line of one process of the system under test; `{dir}` is the data directory.
     pub sut: String,
+    /// Environment variables set for every process of the system under test (besides the
+    /// inherited ones), in order.
+    #[serde(default)]
+    pub sut_env: Vec<(String, String)>,
+    /// The planted bug the system under test must run with: passed to it as
+    /// `FAULTLINE_MUTANT=NAME`, and its `hello` must answer `"mutant": NAME` (else the run is a
+    /// setup error). `None` runs the system as built.
+    #[serde(default)]
+    pub mutant: Option<String>,
     /// Processes of the system under test sharing the data directory.
     pub processes: usize,
     /// Concurrent clients; client `i` talks to process `i % processes`.
@@ -55,6 +64,8 @@ impl Default for RunConfig {
         RunConfig {
             seed: 0,
             sut: DEFAULT_SUT.to_owned(),
+            sut_env: Vec::new(),
+            mutant: None,
             processes: 2,
             clients: 4,
             keys: 6,
@@ -80,6 +91,16 @@ impl RunConfig {
     pub fn sut_command(&self, dir: &std::path::Path) -> String {
         self.sut
             .replace("{dir}", &shell_quote(&dir.to_string_lossy()))
+    }
+
+    /// The environment of every process of the system under test: [`RunConfig::sut_env`],
+    /// then the mutant's variable when one is asked for.
+    pub fn sut_environment(&self) -> Vec<(String, String)> {
+        let mut env = self.sut_env.clone();
+        if let Some(mutant) = &self.mutant {
+            env.push((store::mutant::ENV_VAR.to_owned(), mutant.clone()));
+        }
+        env
     }
 
     /// Whether any enabled fault needs the lazy filesystem.
@@ -167,8 +188,37 @@ mod tests {
     }
 
     #[test]
+    fn the_mutant_is_passed_in_the_environment_after_the_configured_variables() {
+        let config = RunConfig {
+            sut_env: vec![("RUST_LOG".into(), "debug".into())],
+            mutant: Some("no-fencing".into()),
+            ..RunConfig::default()
+        };
+        assert_eq!(
+            config.sut_environment(),
+            vec![
+                ("RUST_LOG".to_owned(), "debug".to_owned()),
+                ("FAULTLINE_MUTANT".to_owned(), "no-fencing".to_owned()),
+            ]
+        );
+        assert!(RunConfig::default().sut_environment().is_empty());
+    }
+
+    #[test]
+    fn a_config_without_environment_or_mutant_still_reads() {
+        let mut json = serde_json::to_value(RunConfig::default()).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("sut_env");
+        object.remove("mutant");
+        let config: RunConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(config, RunConfig::default());
+    }
+
+    #[test]
     fn a_config_round_trips_through_json() {
         let config = RunConfig {
+            sut_env: vec![("A".into(), "b c".into())],
+            mutant: Some("blob-in-place".into()),
             planned_faults: Some(vec![FaultRecord {
                 at_ms: 5,
                 kind: FaultKind::PowerCut,

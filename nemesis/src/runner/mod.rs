@@ -10,6 +10,8 @@
 //! history against [`model::StoreModel`] and more; [`keep`] writes a failure as a [`bundle`]
 //! with its [`report`]; [`soak`] runs many runs and counts them in a [`summary`]; [`cleanup`]
 //! and [`interrupt`] make sure no process, mount or temporary directory outlives faultline.
+//! [`mutants`] measures detection power: a soak per planted bug of the store, then the clean
+//! store.
 
 pub mod bundle;
 pub mod checks;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod interrupt;
 pub mod keep;
 pub mod model;
+pub mod mutants;
 pub mod nemesis;
 pub mod process;
 pub mod promises;

@@ -65,6 +65,16 @@ impl SutProcess {
         command: &str,
         stderr: Stdio,
     ) -> Result<(Self, ChildStdin, ChildStdout), ProcessError> {
+        Self::spawn_with_env(command, &[], stderr)
+    }
+
+    /// [`SutProcess::spawn`] with the variables `env` set in the command's environment, besides
+    /// those it inherits.
+    pub fn spawn_with_env(
+        command: &str,
+        env: &[(String, String)],
+        stderr: Stdio,
+    ) -> Result<(Self, ChildStdin, ChildStdout), ProcessError> {
         become_subreaper();
         let mut builder = Command::new("sh");
         builder
@@ -77,6 +87,7 @@ impl SutProcess {
         if let Some(path) = path_with_own_directory_first() {
             builder.env("PATH", path);
         }
+        builder.envs(env.iter().map(|(name, value)| (name, value)));
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
         unsafe {
             builder.pre_exec(|| {
@@ -314,6 +325,18 @@ mod tests {
         let line = receiver.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(line.trim(), "hello");
         process.kill().unwrap();
+    }
+
+    #[test]
+    fn the_environment_reaches_the_command() {
+        let env = [("FAULTLINE_TEST_VARIABLE".to_owned(), "a b".to_owned())];
+        let (mut process, _stdin, stdout) =
+            SutProcess::spawn_with_env("echo \"$FAULTLINE_TEST_VARIABLE\"", &env, Stdio::null())
+                .unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert_eq!(line.trim_end(), "a b");
+        process.wait_or_kill(Duration::from_secs(5)).unwrap();
     }
 
     #[test]

@@ -71,6 +71,12 @@ pub fn render_text(index: &BundleIndex) -> String {
     );
     let _ = writeln!(text, "verdict: check `{}` failed", index.failing_check);
     let _ = writeln!(text, "system under test: {}", index.config.sut);
+    if let Some(mutant) = &index.config.mutant {
+        let _ = writeln!(text, "planted bug (mutant): {mutant}");
+    }
+    for (name, value) in &index.config.sut_env {
+        let _ = writeln!(text, "environment: {name}={value}");
+    }
     let _ = writeln!(text, "promises: {}", index.promises);
     let _ = writeln!(
         text,
@@ -128,9 +134,16 @@ pub fn render_html(index: &BundleIndex) -> String {
         index.seed,
         escape(&index.failing_check)
     );
+    let mutant = index
+        .config
+        .mutant
+        .as_ref()
+        .map_or(String::new(), |mutant| {
+            format!("<br>planted bug (mutant): <b>{}</b>", escape(mutant))
+        });
     let _ = writeln!(
         html,
-        "<p>system under test: <code>{}</code><br>promises: {}<br>{} operations, {} crashes</p>",
+        "<p>system under test: <code>{}</code>{mutant}<br>promises: {}<br>{} operations, {} crashes</p>",
         escape(&index.config.sut),
         escape(&index.promises),
         index.operations,
@@ -209,7 +222,10 @@ mod tests {
             faultline_version: "0.1.0".into(),
             seed: 7,
             failing_check: "acknowledged_writes".into(),
-            config: RunConfig::default(),
+            config: RunConfig {
+                mutant: Some("no-fencing".into()),
+                ..RunConfig::default()
+            },
             promises: "kill=survive".into(),
             checks: vec![CheckRecord {
                 name: "acknowledged_writes".into(),
@@ -235,6 +251,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("power_cut"), "{text}");
+        assert!(text.contains("planted bug (mutant): no-fencing"), "{text}");
         let html = render_html(&index);
         assert!(html.contains("&lt;lost&gt;"), "{html}");
         assert!(!html.contains("<lost>"));

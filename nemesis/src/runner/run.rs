@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use super::checks::{run_checks, verdict, CheckInputs, CheckRecord};
 use super::cleanup::{copy_tree, register_mount, unregister_mount, WorkDir};
@@ -104,7 +104,12 @@ fn run_mounted(
         None => work.join("store"),
     };
     create_durably(&data_dir)?;
-    let cluster = Cluster::start(&config.sut_command(&data_dir), config.processes, work)?;
+    let cluster = Cluster::start_with_env(
+        &config.sut_command(&data_dir),
+        &config.sut_environment(),
+        config.processes,
+        work,
+    )?;
     let promises = promises(config, &cluster)?;
     let recorder = Recorder::create(&work.join("history.jsonl"))?;
     let stop = AtomicBool::new(false);
@@ -276,17 +281,89 @@ fn verify(cluster: &Cluster, timeout: Duration) -> Option<Vec<String>> {
     }
 }
 
-/// The promises given on the command line, or those the system under test answers to `hello`.
+/// The promises given on the command line, or those the system under test answers to `hello`;
+/// with a mutant asked for, every process must also confirm it runs that mutant.
 fn promises(config: &RunConfig, cluster: &Cluster) -> Result<Promises, RunError> {
+    let timeout = Duration::from_millis(config.recovery_timeout_ms);
+    let mut first_answer = None;
+    if let Some(mutant) = &config.mutant {
+        for slot in 0..cluster.len() {
+            let answer = hello(cluster, slot, timeout)?;
+            confirm_mutant(cluster, slot, mutant, &answer)?;
+            first_answer.get_or_insert(answer);
+        }
+    }
     if let Some(text) = &config.promises {
         return Ok(Promises::parse(text)?);
     }
-    let timeout = Duration::from_millis(config.recovery_timeout_ms);
-    match cluster.ask(0, json!({"op": "hello"}), timeout) {
-        Outcome::Ok(answer) => Ok(Promises::from_hello(&answer)?),
+    let answer = match first_answer {
+        Some(answer) => answer,
+        None => hello(cluster, 0, timeout)?,
+    };
+    Ok(Promises::from_hello(&answer)?)
+}
+
+/// Asks slot `slot` `hello`; anything but an `ok` answer is a setup error that quotes the end of
+/// the process's stderr (a process that exited at once says why there).
+fn hello(cluster: &Cluster, slot: usize, timeout: Duration) -> Result<Map<String, Json>, RunError> {
+    match cluster.ask(slot, json!({"op": "hello"}), timeout) {
+        Outcome::Ok(answer) => Ok(answer),
         other => Err(RunError::Hello {
             command: cluster.command().to_owned(),
-            detail: format!("{other:?}"),
+            detail: format!(
+                "{other:?}{}",
+                stderr_tail(&cluster.log_path(slot), STDERR_TAIL_BYTES)
+            ),
         }),
+    }
+}
+
+/// How much of a process's stderr a setup error quotes.
+const STDERR_TAIL_BYTES: u64 = 2_000;
+
+/// A system under test that does not name the mutant asked for is not running it: measuring it
+/// would count a clean store as a missed mutant.
+fn confirm_mutant(
+    cluster: &Cluster,
+    slot: usize,
+    mutant: &str,
+    answer: &Map<String, Json>,
+) -> Result<(), RunError> {
+    let named = answer.get("mutant").and_then(Json::as_str);
+    if named == Some(mutant) {
+        return Ok(());
+    }
+    let answered = match answer.get("mutant") {
+        None | Some(Json::Null) => "no `mutant` field".to_owned(),
+        Some(other) => format!("\"mutant\": {other}"),
+    };
+    Err(RunError::Hello {
+        command: cluster.command().to_owned(),
+        detail: format!(
+            "mutant {mutant:?} was asked for ({}={mutant}), but process {slot}'s hello \
+             answered {answered}: it does not run the mutant (a store built without the \
+             `mutants` feature? build one with `{MUTANT_BUILD}`)",
+            store::mutant::ENV_VAR
+        ),
+    })
+}
+
+/// The command that builds a store able to run mutants, apart from the shipped build.
+pub const MUTANT_BUILD: &str =
+    "cargo build --release -p store --features mutants --target-dir target/mutants";
+
+/// The last `bytes` of the file at `path`, as a suffix for an error message; empty when the
+/// file is empty or unreadable.
+fn stderr_tail(path: &Path, bytes: u64) -> String {
+    let Ok(text) = std::fs::read(path) else {
+        return String::new();
+    };
+    let start = text.len().saturating_sub(bytes as usize);
+    let tail = String::from_utf8_lossy(&text[start..]);
+    let tail = tail.trim();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; its stderr ends with:\n{tail}")
     }
 }

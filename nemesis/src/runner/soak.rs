@@ -1,5 +1,6 @@
-//! A soak: runs back to back with seeds derived from one base seed, until the duration is over
-//! or Ctrl-C; every failure is kept as a bundle and listed in the [`SoakSummary`].
+//! A soak: runs back to back with seeds derived from one base seed, until the duration is over,
+//! a bound on runs or failures is reached, or Ctrl-C; every failure is kept as a bundle and
+//! listed in the [`SoakSummary`].
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -58,6 +59,8 @@ pub struct SoakOptions {
     pub shard: Shard,
     /// Stop once this many runs failed; 0 never stops early.
     pub max_failures: usize,
+    /// Stop after this many runs; 0 bounds the runs by the duration only.
+    pub max_runs: u64,
 }
 
 /// A soak stopped by a run that could not be carried out; what was done until then is kept.
@@ -82,7 +85,8 @@ pub fn soak(
     let mut summary = SoakSummary::default();
     for number in 0..u64::MAX {
         let left = options.duration.saturating_sub(started.elapsed());
-        if left.is_zero() || stop_requested() {
+        let runs_done = options.max_runs > 0 && number >= options.max_runs;
+        if left.is_zero() || runs_done || stop_requested() {
             break;
         }
         let config = RunConfig {
@@ -126,6 +130,36 @@ pub fn soak(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::schedule::FaultKind;
+
+    #[test]
+    fn a_soak_stops_after_its_bound_on_runs() {
+        let out = tempfile::tempdir().unwrap();
+        let options = SoakOptions {
+            duration: Duration::from_secs(60),
+            base: RunConfig {
+                seed: 5,
+                sut: "cat".into(),
+                promises: Some("kill=survive".into()),
+                processes: 1,
+                clients: 1,
+                keys: 1,
+                run_ms: 300,
+                faults: vec![FaultKind::Pause],
+                recovery_timeout_ms: 200,
+                op_timeout_ms: 100,
+                ..RunConfig::default()
+            },
+            out: out.path().to_path_buf(),
+            shard: Shard::ALL,
+            max_failures: 0,
+            max_runs: 2,
+        };
+        let mut seeds = Vec::new();
+        let summary = soak(&options, |_, outcome| seeds.push(outcome.seed)).unwrap();
+        assert_eq!(summary.runs, 2);
+        assert_eq!(seeds, vec![5, 6]);
+    }
 
     #[test]
     fn shards_split_the_seeds_without_overlap() {
