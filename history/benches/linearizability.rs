@@ -1,16 +1,26 @@
 //! Checker throughput on generated histories: a CAS register and a 64-key map, 5 to 50
-//! clients, 1k to 100k operations, each clean (must be ok) and with one impossible read
-//! (must be a violation). Prints a table of operations checked per second, and beside it the
-//! plain search (`CheckOptions::reductions` off) on the same history in the same run, with
-//! the speed-up (a lower bound, `>=`, where the plain search ran out of time).
+//! clients, 1k to 100k operations, each clean (must be ok), with one impossible read and with
+//! one stale read (both must be violations). Prints operations checked per second.
 //!
-//! Run: `cargo bench -p history --bench linearizability`. Each check has a 20 s deadline.
+//! Peer: with `PORCUPINE_DRIVER=/path/to/porcupine-driver` (see `history/peer/README.md`)
+//! each history is also written to a file and checked by Porcupine in the same run, on the
+//! same machine; the table then shows Porcupine's check time (measured inside the driver,
+//! after reading the file), its whole-process time, the ratio of the two check times and
+//! whether the verdicts agree. Without it, the peer is reported as not available.
+//!
+//! `BENCH_PLAIN=1` adds faultline's plain search (`CheckOptions::reductions` off) on the same
+//! history, with the speed-up of the reductions (a lower bound, `>=`, where the plain search
+//! ran out of time). `BENCH_FULL=1` runs every size.
+//!
+//! Run: `cargo bench -p history --bench linearizability`. Each check has a 5 s deadline.
 
 #[path = "../tests/common/gen.rs"]
 mod gen;
+mod peer;
 
-use gen::{corrupt_one_read, generate, Shape, Workload};
-use history::{CheckOptions, ModelKind, Value, Verdict};
+use gen::{corrupt_one_read, generate, stale_one_read, Shape, Workload};
+use history::{CheckOptions, History, ModelKind, Value, Verdict};
+use peer::{Peer, PeerRun};
 use std::time::{Duration, Instant};
 
 fn verdict_name(verdict: &Verdict) -> &'static str {
@@ -21,8 +31,8 @@ fn verdict_name(verdict: &Verdict) -> &'static str {
     }
 }
 
-/// The default matrix keeps the run near a minute; `BENCH_FULL=1` runs every combination of
-/// 5 / 20 / 50 clients and 1k / 10k / 100k operations for both workloads.
+/// The default matrix keeps the run near a minute or two; `BENCH_FULL=1` runs every
+/// combination of 5 / 20 / 50 clients and 1k / 10k / 100k operations for both workloads.
 fn matrix() -> Vec<(Workload, usize, usize)> {
     let full = std::env::var_os("BENCH_FULL").is_some();
     let mut rows = Vec::new();
@@ -45,93 +55,176 @@ fn matrix() -> Vec<(Workload, usize, usize)> {
     rows
 }
 
+/// One check by faultline: the verdict and the time.
+fn ours(model: ModelKind, history: &History, options: &CheckOptions) -> (&'static str, Duration) {
+    let started = Instant::now();
+    let result = model
+        .check(Value::Nil, history, options)
+        .expect("generated histories are valid");
+    (verdict_name(&result.verdict), started.elapsed())
+}
+
+fn milliseconds(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+/// Tallies of the whole run.
+#[derive(Default)]
+struct Tally {
+    wrong: usize,
+    unknown: usize,
+    disagreements: usize,
+    peer_rows: usize,
+    ratio_min: Option<f64>,
+}
+
 fn main() {
     let deadline = Duration::from_secs(5);
     let options = CheckOptions {
         timeout: Some(deadline),
         ..CheckOptions::default()
     };
-    println!(
-        "deadline per check: {} s; info 0.5%, fail 0.5% of operations",
-        deadline.as_secs()
-    );
     let plain_options = CheckOptions {
         reductions: false,
         ..options.clone()
     };
+    let plain = std::env::var_os("BENCH_PLAIN").is_some();
+    let peer = match Peer::from_env() {
+        Some(Ok(peer)) => Some(peer),
+        Some(Err(reason)) => panic!("{reason}"),
+        None => None,
+    };
+    let scratch = tempfile::tempdir().expect("a temporary directory");
     println!(
-        "{:<10} {:>7} {:>8} {:<9} {:<10} {:>10} {:>12} {:<10} {:>10} {:>9}  as expected",
-        "workload",
-        "clients",
-        "ops",
-        "history",
-        "verdict",
-        "time_ms",
-        "ops_per_s",
-        "plain",
-        "plain_ms",
-        "speedup"
+        "deadline per check: {} s; info 0.5%, fail 0.5% of operations; {} cores",
+        deadline.as_secs(),
+        std::thread::available_parallelism().map_or(1, |cores| cores.get())
     );
-    let (mut wrong, mut unknown) = (0, 0);
+    match &peer {
+        Some(_) => println!("peer: Porcupine (PORCUPINE_DRIVER); por_ms is its check inside the driver, por_proc_ms the whole driver process; ratio = por_ms / ours_ms"),
+        None => println!("peer: Porcupine not available (set PORCUPINE_DRIVER, see history/peer/README.md); faultline only"),
+    }
+    print!(
+        "{:<9} {:>7} {:>7} {:<8} {:<9} {:>9} {:>11}",
+        "workload", "clients", "ops", "history", "verdict", "ours_ms", "ours_ops/s"
+    );
+    if plain {
+        print!(" {:<9} {:>9} {:>8}", "plain", "plain_ms", "speedup");
+    }
+    if peer.is_some() {
+        print!(
+            " {:<9} {:>9} {:>11} {:>11} {:>8} {:>5}",
+            "porcupine", "por_ms", "por_ops/s", "por_proc_ms", "ratio", "agree"
+        );
+    }
+    println!("  expected");
+    let mut tally = Tally::default();
     for (workload, clients, operations) in matrix() {
-        let (name, model) = match workload {
-            Workload::Register => ("register", ModelKind::CasRegister),
-            Workload::Kv(_) => ("kv-64", ModelKind::Kv),
+        let (name, model, peer_model) = match workload {
+            Workload::Register => ("register", ModelKind::CasRegister, "cas-register"),
+            Workload::Kv(_) => ("kv-64", ModelKind::Kv, "kv"),
         };
-        let shape = Shape {
+        let clean = generate(Shape {
             seed: 42,
             clients,
             operations,
             workload,
             info_per_mille: 5,
             fail_per_mille: 5,
-        };
-        let clean = generate(shape);
-        let corrupted = corrupt_one_read(&clean, operations / 2).expect("a read");
-        for (label, history, expected) in [
-            ("clean", &clean, "ok"),
-            ("corrupt", &corrupted, "violation"),
-        ] {
-            let started = Instant::now();
-            let result = model
-                .check(Value::Nil, history, &options)
-                .expect("generated histories are valid");
-            let elapsed = started.elapsed();
-            let verdict = verdict_name(&result.verdict);
+        });
+        let mut histories = vec![("clean", clean.clone(), "ok")];
+        if let Some(corrupted) = corrupt_one_read(&clean, operations / 2) {
+            histories.push(("corrupt", corrupted, "violation"));
+        }
+        if let Some(stale) = stale_one_read(&clean, operations / 2) {
+            histories.push(("stale", stale, "violation"));
+        }
+        for (label, history, expected) in &histories {
+            let (verdict, elapsed) = ours(model, history, &options);
             let ops_per_s = history.operations.len() as f64 / elapsed.as_secs_f64();
-            let plain_started = Instant::now();
-            let plain = model
-                .check(Value::Nil, history, &plain_options)
-                .expect("generated histories are valid");
-            let plain_elapsed = plain_started.elapsed();
-            let plain_verdict = verdict_name(&plain.verdict);
-            let ratio = plain_elapsed.as_secs_f64() / elapsed.as_secs_f64();
-            let speedup = if plain_verdict == "unknown" {
-                format!(">={ratio:.0}x")
-            } else {
-                format!("{ratio:.1}x")
-            };
-            if plain_verdict != "unknown" && verdict != "unknown" && plain_verdict != verdict {
-                wrong += 1;
+            print!(
+                "{name:<9} {clients:>7} {operations:>7} {label:<8} {verdict:<9} {:>9.1} {ops_per_s:>11.0}",
+                milliseconds(elapsed)
+            );
+            if plain {
+                let (plain_verdict, plain_elapsed) = ours(model, history, &plain_options);
+                let ratio = plain_elapsed.as_secs_f64() / elapsed.as_secs_f64();
+                let speedup = match plain_verdict {
+                    "unknown" => format!(">={ratio:.0}x"),
+                    _ => format!("{ratio:.1}x"),
+                };
+                if plain_verdict != "unknown" && verdict != "unknown" && plain_verdict != verdict {
+                    tally.wrong += 1;
+                }
+                print!(
+                    " {plain_verdict:<9} {:>9.1} {speedup:>8}",
+                    milliseconds(plain_elapsed)
+                );
+            }
+            if let Some(peer) = &peer {
+                let path = scratch
+                    .path()
+                    .join(format!("{name}-{clients}-{operations}-{label}.json"));
+                peer::write_history(&path, peer_model, history).expect("the history is written");
+                let run = peer.run(&path, deadline).unwrap_or_else(|error| panic!("{error}"));
+                print_peer(&run, verdict, elapsed, history.operations.len(), &mut tally);
             }
             let judged = match verdict {
                 "unknown" => {
-                    unknown += 1;
+                    tally.unknown += 1;
                     "unknown (bound hit)"
                 }
-                _ if verdict == expected => "yes",
+                _ if verdict == *expected => "yes",
                 _ => {
-                    wrong += 1;
+                    tally.wrong += 1;
                     "NO"
                 }
             };
-            println!(
-                "{name:<10} {clients:>7} {operations:>8} {label:<9} {verdict:<10} {:>10.1} {ops_per_s:>12.0} {plain_verdict:<10} {:>10.1} {speedup:>9}  {judged}",
-                elapsed.as_secs_f64() * 1e3,
-                plain_elapsed.as_secs_f64() * 1e3
-            );
+            println!("  {judged}");
         }
     }
-    println!("wrong verdicts (or disagreements with the plain search): {wrong}; unknown (deadline or memory): {unknown}");
-    println!("Porcupine on the same histories: not measured here (no Go toolchain); the comparison is open.");
+    println!(
+        "faultline: wrong verdicts (or disagreements with the plain search): {}; unknown (deadline or memory): {}",
+        tally.wrong, tally.unknown
+    );
+    match (&peer, tally.ratio_min) {
+        (None, _) => println!("Porcupine: not available in this run; no comparison made."),
+        (Some(_), ratio_min) => println!(
+            "Porcupine: {} histories; verdicts disagree on {}; slowest ratio (Porcupine check time / ours, rows where both decided): {}",
+            tally.peer_rows,
+            tally.disagreements,
+            ratio_min.map_or("n/a".to_string(), |ratio| format!("{ratio:.1}x")),
+        ),
+    }
+}
+
+/// Prints Porcupine's columns of one row and counts its agreement.
+fn print_peer(run: &PeerRun, verdict: &str, elapsed: Duration, ops: usize, tally: &mut Tally) {
+    tally.peer_rows += 1;
+    let ratio = run.check.as_secs_f64() / elapsed.as_secs_f64();
+    let decided = verdict != "unknown" && run.verdict != "unknown";
+    let agree = match (decided, run.verdict == verdict) {
+        (false, _) => "n/a",
+        (true, true) => "yes",
+        (true, false) => {
+            tally.disagreements += 1;
+            "NO"
+        }
+    };
+    // Where Porcupine ran out of time, ours is at least this much faster.
+    let ratio_text = match (verdict, run.verdict.as_str()) {
+        ("unknown", _) => "n/a".to_string(),
+        (_, "unknown") => format!(">={ratio:.0}x"),
+        _ => {
+            tally.ratio_min = Some(tally.ratio_min.map_or(ratio, |min: f64| min.min(ratio)));
+            format!("{ratio:.1}x")
+        }
+    };
+    print!(
+        " {:<9} {:>9.1} {:>11.0} {:>11.1} {ratio_text:>8} {agree:>5}",
+        run.verdict,
+        milliseconds(run.check),
+        ops as f64 / run.check.as_secs_f64(),
+        milliseconds(run.process),
+    );
 }

@@ -199,3 +199,46 @@ pub fn corrupt_one_read(history: &History, choice: usize) -> Option<History> {
     corrupted.operations[target].output = Some(Value::Str("never-written".to_string()));
     Some(corrupted)
 }
+
+/// The same history with the output of read number `choice` (modulo the reads that allow it)
+/// replaced by a stale value: the value of an `ok` write on the same key that a later `ok`
+/// write overwrote, both returning before the read was called. Values written are unique, so
+/// no linearization can exist, but (unlike [`corrupt_one_read`]) the value was written, and a
+/// checker must search to find that out. `None` if no read allows it.
+pub fn stale_one_read(history: &History, choice: usize) -> Option<History> {
+    let mut candidates = Vec::new();
+    // Per key: the last `ok` write returned so far, and the one it overwrote.
+    let mut writes: HashMap<Option<Value>, Vec<&history::Operation>> = HashMap::new();
+    for op in &history.operations {
+        if op.outcome == history::Outcome::Ok && op.f == "write" {
+            writes.entry(op.key.clone()).or_default().push(op);
+        }
+    }
+    for read in history
+        .operations
+        .iter()
+        .filter(|op| op.f == "read" && op.output.is_some())
+    {
+        let Some(key_writes) = writes.get(&read.key) else {
+            continue;
+        };
+        // The latest write that returned before the read was called, and an earlier write
+        // that returned before that one was called.
+        let before = |limit_ns: u64| {
+            key_writes
+                .iter()
+                .filter(|write| write.return_ns.is_some_and(|ns| ns < limit_ns))
+                .max_by_key(|write| write.return_ns)
+        };
+        let Some(newer) = before(read.call_ns) else {
+            continue;
+        };
+        if let Some(older) = before(newer.call_ns) {
+            candidates.push((read.id, older.input.clone()));
+        }
+    }
+    let (target, stale) = candidates.get(choice % candidates.len().max(1))?.clone();
+    let mut corrupted = history.clone();
+    corrupted.operations[target].output = Some(stale);
+    Some(corrupted)
+}
