@@ -291,28 +291,21 @@ impl ManifestStore {
     /// Publishes `new` iff the current manifest is still the one `expected` names.
     /// Steps: (1) read and compare, (2) write `MANIFEST.<new.epoch>.tmp` (replacing a leftover
     /// of the same epoch: publishes of one epoch are serialized by its holder), (3) fsync it,
-    /// (4) rename over
-    /// `MANIFEST`, (5) fsync the directory. `new.seq` must be the current seq + 1 and
-    /// `new.covered_lsn` must not be below the current one.
+    /// (4) read and compare again, (5) rename over `MANIFEST`, (6) fsync the directory.
+    /// `new.seq` must be the current seq + 1 and `new.covered_lsn` must not be below the
+    /// current one.
+    ///
+    /// Limit: the compare and the rename are two steps, so a publisher that stalls between (4)
+    /// and (5) while another publishes can still replace the newer manifest. Step 4 narrows
+    /// that window from the fsync of step 3 to two system calls; only the lease (a publisher
+    /// checks it is not fenced just before) guards the rest.
     pub fn publish(
         &self,
         expected: &ManifestToken,
         new: &Manifest,
     ) -> Result<PublishOutcome, ManifestError> {
-        let (current, token) = self.read()?;
-        // Mutant 9 (a lost update: a read-modify-write of a pointer without compare-and-set)
-        // swaps the manifest without checking it is still the one this process read.
-        let checked = !mutant::is_active(Mutant::ManifestSwapUnchecked);
-        if checked && token != *expected {
-            return Ok(PublishOutcome::Conflict { current, token });
-        }
-        if checked && (new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn) {
-            return Err(ManifestError::InvalidSuccessor {
-                current_seq: current.seq,
-                current_covered: current.covered_lsn,
-                new_seq: new.seq,
-                new_covered: new.covered_lsn,
-            });
+        if let Some(conflict) = self.compare(expected, new)? {
+            return Ok(conflict);
         }
         let (bytes, crc) = encode_manifest(new);
         let temporary = self.dir.join(manifest_temporary_name(new.epoch));
@@ -334,6 +327,9 @@ impl ManifestStore {
                 .map_err(|source| io_error("fsync", &temporary, source))?;
         }
         drop(file);
+        if let Some(conflict) = self.compare(expected, new)? {
+            return Ok(conflict);
+        }
         let path = self.path();
         let indeterminate = |op, source| ManifestError::PublishIndeterminate {
             op,
@@ -354,6 +350,34 @@ impl ManifestStore {
             seq: new.seq,
             crc,
         }))
+    }
+
+    /// `Some(Conflict)` unless the current manifest is the one `expected` names; an error if
+    /// `new` cannot follow it.
+    fn compare(
+        &self,
+        expected: &ManifestToken,
+        new: &Manifest,
+    ) -> Result<Option<PublishOutcome>, ManifestError> {
+        if mutant::is_active(Mutant::ManifestSwapUnchecked) {
+            // Mutant 9 (a lost update: a read-modify-write of a pointer without
+            // compare-and-set): the manifest is swapped without checking it is still the one
+            // this process read.
+            return Ok(None);
+        }
+        let (current, token) = self.read()?;
+        if token != *expected {
+            return Ok(Some(PublishOutcome::Conflict { current, token }));
+        }
+        if new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn {
+            return Err(ManifestError::InvalidSuccessor {
+                current_seq: current.seq,
+                current_covered: current.covered_lsn,
+                new_seq: new.seq,
+                new_covered: new.covered_lsn,
+            });
+        }
+        Ok(None)
     }
 
     /// Manifest temporaries of epochs below `current`: provably garbage (their writers were

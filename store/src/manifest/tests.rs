@@ -122,7 +122,8 @@ fn a_published_manifest_survives_a_power_cut_and_an_interrupted_one_leaves_the_o
 
 /// A fenced holder (epoch 1) is between writing its temporary and renaming it when the new
 /// holder (epoch 2) publishes: the new holder must neither remove nor overwrite the fenced
-/// holder's temporary (their bytes could interleave), and each rename moves its own bytes.
+/// holder's temporary (their bytes could interleave), and the fenced holder, comparing again
+/// after its fsync, does not replace the newer manifest.
 #[test]
 fn publishers_of_two_epochs_never_share_a_temporary() {
     let dir = tempfile::tempdir().unwrap();
@@ -162,11 +163,9 @@ fn publishers_of_two_epochs_never_share_a_temporary() {
     let fenced = ManifestStore::new(Arc::new(hook_io), dir.path());
     let mut stale = manifest(1, 10, Some("snap-old"));
     stale.epoch = Epoch(1);
-    // Without the lease the compare-and-set is not atomic (callers check fencing first): both
-    // publishes may succeed; what matters here is that each moved its own whole bytes.
     let outcome = fenced.publish(&ManifestToken::ABSENT, &stale);
     assert!(
-        matches!(outcome, Ok(PublishOutcome::Published(_))),
+        matches!(outcome, Ok(PublishOutcome::Conflict { .. })),
         "{outcome:?}"
     );
     let view = fenced_view.lock().unwrap();
@@ -176,7 +175,9 @@ fn publishers_of_two_epochs_never_share_a_temporary() {
         after, before,
         "the new holder touched the fenced one's temporary"
     );
-    assert_eq!(fenced.read().unwrap().0, stale);
+    let (kept, _) = fenced.read().unwrap();
+    assert_eq!(kept.epoch, Epoch(2), "{kept:?}");
+    assert_eq!(kept.snapshot, Some(BlobId::new("snap-new").unwrap()));
 }
 
 #[test]

@@ -1,0 +1,120 @@
+#![cfg(feature = "mutants")]
+//! Mutant 9, `manifest-swap-unchecked` (a lost update: a read-modify-write of a pointer
+//! without compare-and-set): the manifest is swapped without checking it is still the one
+//! this process read. Exposed by a **pause** of a holder in the middle of a snapshot (here at
+//! the fsync of its manifest temporary, after its last fencing check) while another process
+//! takes over, writes, and compacts: the clean holder compares again before its rename and
+//! its publish is a conflict; with the mutant it replaces the newer manifest with its older
+//! one, whose log was compacted away, and the store no longer opens with its acknowledged
+//! writes.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use store::io::sim::SimDisk;
+use store::io::{Io, SyncHookIo};
+use store::mutant::{self, Mutant};
+use store::wal::WalOptions;
+use store::{Store, StoreError, StoreOptions};
+
+fn sim_store(io: Arc<dyn Io>) -> Result<Store, StoreError> {
+    let options = StoreOptions {
+        io,
+        idle_release_ms: 600_000,
+        lease_ms: 200,
+        wal: WalOptions {
+            segment_max_bytes: 200,
+            ..WalOptions::default()
+        },
+        ..StoreOptions::default()
+    };
+    Store::open(Path::new("/store"), options)
+}
+
+/// Waits (at most 10 s) until `flag` is set.
+fn wait_for(flag: &AtomicBool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !flag.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "timed out");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A file sync hook that stalls a thread named "snapshotter" at the fsync of its manifest
+/// temporary while `paused` is set, setting `stalled`.
+fn stall_at_manifest_fsync(
+    disk: SimDisk,
+    paused: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
+) -> impl Fn() -> std::io::Result<()> + Send + Sync + 'static {
+    move || {
+        if thread::current().name() != Some("snapshotter") {
+            return Ok(());
+        }
+        let names = disk.list_dir(Path::new("/store"))?;
+        if !names.iter().any(|name| name.ends_with(".tmp")) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while paused.load(Ordering::SeqCst) && Instant::now() < deadline {
+            stalled.store(true, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong when the store was reopened after the race.
+fn broken_promises() -> Vec<String> {
+    let disk = SimDisk::new();
+    let paused = Arc::new(AtomicBool::new(true));
+    let stalled = Arc::new(AtomicBool::new(false));
+    let hook = stall_at_manifest_fsync(disk.clone(), paused.clone(), stalled.clone());
+    let hooked: Arc<dyn Io> = Arc::new(SyncHookIo::over(Arc::new(disk.clone()), hook));
+    let stalling = sim_store(hooked).unwrap();
+    let mut acknowledged = Vec::new();
+    for key in ["a", "b", "c"] {
+        stalling.put(key, b"first holder").unwrap();
+        acknowledged.push(key.to_string());
+    }
+    thread::scope(|scope| {
+        let snapshotter = thread::Builder::new()
+            .name("snapshotter".into())
+            .spawn_scoped(scope, || stalling.snapshot())
+            .unwrap();
+        wait_for(&stalled);
+        // Another process takes over once the lease expired, writes across several
+        // segments, compacts them away under its own manifest, and lets go.
+        let taker = sim_store(Arc::new(disk.clone())).unwrap();
+        for index in 0..10 {
+            let key = format!("k{index}");
+            taker.put(&key, b"second holder").unwrap();
+            acknowledged.push(key);
+        }
+        assert!(taker.snapshot().unwrap().segments_deleted > 0);
+        drop(taker);
+        paused.store(false, Ordering::SeqCst);
+        let _ = snapshotter.join().unwrap();
+    });
+    drop(stalling);
+    let reopened = match sim_store(Arc::new(disk)) {
+        Ok(store) => store,
+        Err(error) => return vec![format!("refuses to open: {error}")],
+    };
+    acknowledged
+        .into_iter()
+        .filter(|key| !matches!(reopened.get(key), Ok(Some(_))))
+        .map(|key| format!("acknowledged write {key} lost"))
+        .collect()
+}
+
+#[test]
+fn with_the_mutant_a_paused_publisher_overwrites_a_newer_manifest() {
+    assert_eq!(broken_promises(), Vec::<String>::new());
+    mutant::activate(Mutant::ManifestSwapUnchecked).unwrap();
+    let broken = broken_promises();
+    assert!(!broken.is_empty(), "the stale publish did no harm");
+}
