@@ -3,7 +3,8 @@
 //! and fsynced at least every second and at every fault ([`Recorder::sync`]).
 //!
 //! How store operations become history events ([`invocation`], [`completion`]) is the contract
-//! between the runner and [`super::model::StoreModel`].
+//! between the runner and [`super::model::StoreModel`]. Large values are recorded by name
+//! ([`name_large_values`]), in arguments and in results alike.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,7 +17,7 @@ use serde_json::{Map, Value as Json};
 
 use super::connection::Outcome;
 use super::error::RunError;
-use super::workload::{BatchWrite, StoreOp};
+use super::workload::{name_large_values, BatchWrite, StoreOp};
 
 /// The longest time an event may sit in memory before it is fsynced.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
@@ -150,7 +151,7 @@ fn sync_inner(inner: &mut Inner) {
 pub fn invocation(op: &StoreOp) -> (&'static str, Option<Value>, Value) {
     let key = |key: &String| Some(Value::from(key.as_str()));
     match op {
-        StoreOp::Put { key: k, value } => ("put", key(k), Value::from(value.as_str())),
+        StoreOp::Put { key: k, value } => ("put", key(k), named(value)),
         StoreOp::Get { key: k } => ("get", key(k), Value::Nil),
         StoreOp::Patch { key: k, delta } => ("patch", key(k), Value::from(delta.as_str())),
         StoreOp::Delete { key: k } => ("delete", key(k), Value::Nil),
@@ -160,11 +161,7 @@ pub fn invocation(op: &StoreOp) -> (&'static str, Option<Value>, Value) {
             new_value,
         } => {
             let expected = expected_version.map_or(Value::Nil, version_value);
-            (
-                "cas",
-                key(k),
-                Value::List(vec![expected, Value::from(new_value.as_str())]),
-            )
+            ("cas", key(k), Value::List(vec![expected, named(new_value)]))
         }
         StoreOp::GetIfModified { key: k, version } => {
             ("get_if_modified", key(k), version_value(*version))
@@ -209,7 +206,7 @@ fn ok_result(op: &StoreOp, answer: &Map<String, Json>) -> Value {
 /// `[value, version]` of a read answer; `[null, null]` for an absent key.
 pub fn read_result(answer: &Map<String, Json>) -> Value {
     let value = match (answer.get("value"), answer.get("value_hex")) {
-        (Some(Json::String(text)), _) => Value::from(text.as_str()),
+        (Some(Json::String(text)), _) => named(text),
         (_, Some(Json::String(hex))) => Value::Str(format!("hex:{hex}")),
         _ => Value::Nil,
     };
@@ -227,15 +224,18 @@ fn version_value(version: u64) -> Value {
     i64::try_from(version).map_or(Value::Nil, Value::Int)
 }
 
+/// A value as the history holds it: a large value by its name.
+fn named(value: &str) -> Value {
+    Value::from(name_large_values(value).as_ref())
+}
+
 fn batch_value(ops: &[BatchWrite]) -> Value {
     let items = ops
         .iter()
         .map(|write| match write {
-            BatchWrite::Put { key, value } => Value::List(vec![
-                "put".into(),
-                key.as_str().into(),
-                value.as_str().into(),
-            ]),
+            BatchWrite::Put { key, value } => {
+                Value::List(vec!["put".into(), key.as_str().into(), named(value)])
+            }
             BatchWrite::Delete { key } => {
                 Value::List(vec!["delete".into(), key.as_str().into(), Value::Nil])
             }
@@ -285,6 +285,29 @@ mod tests {
         assert_eq!(
             completion(&unchanged, &answer).1,
             Value::from("not-modified")
+        );
+    }
+
+    #[test]
+    fn large_values_are_recorded_by_name() {
+        use crate::runner::workload::{large_value, large_value_name};
+        let put = StoreOp::Put {
+            key: "k1".into(),
+            value: large_value(1).to_owned(),
+        };
+        assert_eq!(
+            invocation(&put).2,
+            Value::from(large_value_name(1).as_str())
+        );
+        let get = StoreOp::Get { key: "k1".into() };
+        let patched = format!("{}+c0-3", large_value(1));
+        let answer = Outcome::Ok(answer(json!({"value": patched, "version": 9})));
+        assert_eq!(
+            completion(&get, &answer).1,
+            Value::List(vec![
+                format!("{}+c0-3", large_value_name(1)).as_str().into(),
+                9.into()
+            ])
         );
     }
 

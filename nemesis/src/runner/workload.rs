@@ -1,7 +1,14 @@
 //! The seeded workload: what each client asks of the system under test. Operations go to a small
-//! hot key set so that they collide, every written value is unique (a read names the write it
-//! saw), and the mix covers puts, compare-and-set by version, appends, deletes, versioned conditional
-//! reads, multi-key batches, snapshots and garbage collection.
+//! hot key set so that they collide, every small written value is unique (a read names the
+//! write it saw), and the mix covers puts, compare-and-set by version, appends, deletes,
+//! versioned conditional reads (with the version last seen, sometimes an older one), multi-key
+//! batches, snapshots and garbage collection. Some writes put one of a few [`large`] values
+//! (1–8 KiB, repeated on purpose), and a delete is often followed by a write of the same key,
+//! so that a version restarted or reused after a delete shows.
+
+mod large;
+
+pub use large::{large_value, large_value_name, name_large_values, LARGE_VALUE_SIZES};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -117,6 +124,23 @@ pub struct WorkloadMix {
     pub snapshot: u32,
     /// Weight of `gc`.
     pub gc: u32,
+    /// Percent of written values (put, cas, batch put) that are one of the large values.
+    #[serde(default)]
+    pub large_value_percent: u32,
+    /// Percent of deletes followed at once by a write of the same key (a put or a `cas`
+    /// expecting it absent).
+    #[serde(default)]
+    pub rewrite_after_delete_percent: u32,
+    /// Percent of conditional reads that hold a version older than the last one seen.
+    #[serde(default)]
+    pub stale_version_percent: u32,
+    /// Most writes in one batch (at least 2; at most the number of keys).
+    #[serde(default = "default_batch_size_max")]
+    pub batch_size_max: u32,
+}
+
+fn default_batch_size_max() -> u32 {
+    3
 }
 
 impl Default for WorkloadMix {
@@ -131,6 +155,10 @@ impl Default for WorkloadMix {
             batch: 8,
             snapshot: 1,
             gc: 1,
+            large_value_percent: 8,
+            rewrite_after_delete_percent: 60,
+            stale_version_percent: 20,
+            batch_size_max: 5,
         }
     }
 }
@@ -145,6 +173,8 @@ pub struct ClientWorkload {
     written: u64,
     /// The last version this client saw per key, for conditional reads.
     seen_versions: Vec<Option<u64>>,
+    /// A key just deleted, to be written next.
+    rewrite: Option<usize>,
 }
 
 impl ClientWorkload {
@@ -158,6 +188,7 @@ impl ClientWorkload {
             mix,
             written: 0,
             seen_versions: vec![None; keys],
+            rewrite: None,
         }
     }
 
@@ -179,6 +210,9 @@ impl ClientWorkload {
 
     /// The next operation.
     pub fn next_op(&mut self) -> StoreOp {
+        if let Some(index) = self.rewrite.take() {
+            return self.rewrite_op(index);
+        }
         let index = self.rng.random_range(0..self.keys);
         let key = Self::key_name(index);
         let weights = [
@@ -208,19 +242,27 @@ impl ClientWorkload {
                 key,
             },
             2 => StoreOp::Patch {
-                delta: format!("+{}", self.fresh_value()),
+                delta: format!("+{}", self.unique_value()),
                 key,
             },
-            3 => StoreOp::Delete { key },
+            3 => {
+                if self.percent(self.mix.rewrite_after_delete_percent) {
+                    self.rewrite = Some(index);
+                }
+                StoreOp::Delete { key }
+            }
             4 => StoreOp::Cas {
                 expected_version: self.seen_versions[index],
                 new_value: self.fresh_value(),
                 key,
             },
-            5 => StoreOp::GetIfModified {
-                version: self.seen_versions[index].unwrap_or(0),
-                key,
-            },
+            5 => {
+                let mut version = self.seen_versions[index].unwrap_or(0);
+                if self.percent(self.mix.stale_version_percent) {
+                    version = version.saturating_sub(self.rng.random_range(1..=3));
+                }
+                StoreOp::GetIfModified { version, key }
+            }
             6 => self.batch(),
             7 => StoreOp::Snapshot,
             8 => StoreOp::Gc,
@@ -228,8 +270,30 @@ impl ClientWorkload {
         }
     }
 
+    /// A write of key `index` just deleted: a put, or a `cas` expecting it absent.
+    fn rewrite_op(&mut self, index: usize) -> StoreOp {
+        let key = Self::key_name(index);
+        if self.rng.random_bool(0.5) {
+            StoreOp::Put {
+                value: self.fresh_value(),
+                key,
+            }
+        } else {
+            StoreOp::Cas {
+                expected_version: None,
+                new_value: self.fresh_value(),
+                key,
+            }
+        }
+    }
+
+    fn percent(&mut self, percent: u32) -> bool {
+        percent > 0 && self.rng.random_range(0..100) < percent
+    }
+
     fn batch(&mut self) -> StoreOp {
-        let size = self.rng.random_range(2..=3.min(self.keys).max(2));
+        let most = (self.mix.batch_size_max as usize).min(self.keys).max(2);
+        let size = self.rng.random_range(2..=most);
         let mut ops = Vec::with_capacity(size);
         let mut used = Vec::new();
         for _ in 0..size {
@@ -251,7 +315,16 @@ impl ClientWorkload {
         StoreOp::Batch { ops }
     }
 
+    /// A value to write: unique, or now and then one of the few large values.
     fn fresh_value(&mut self) -> String {
+        if self.percent(self.mix.large_value_percent) {
+            let index = self.rng.random_range(0..LARGE_VALUE_SIZES.len());
+            return large_value(index).to_owned();
+        }
+        self.unique_value()
+    }
+
+    fn unique_value(&mut self) -> String {
         self.written += 1;
         format!("c{}-{}", self.client, self.written)
     }
@@ -287,11 +360,17 @@ mod tests {
         assert_eq!(run(1), run(1));
         assert_ne!(run(1), run(2));
         let mut values = std::collections::BTreeSet::new();
+        let mut large = 0;
         for op in run(1) {
             if let StoreOp::Put { value, .. } = op {
-                assert!(values.insert(value), "a value was written twice");
+                if value.len() >= LARGE_VALUE_SIZES[0] {
+                    large += 1;
+                } else {
+                    assert!(values.insert(value), "a small value was written twice");
+                }
             }
         }
+        assert!(large > 0, "no large value among the puts");
     }
 
     #[test]
@@ -313,6 +392,41 @@ mod tests {
             Json::Object(batch.to_request()),
             json!({"op":"batch","ops":[{"op":"delete","key":"k0"}]})
         );
+    }
+
+    #[test]
+    fn a_delete_is_often_followed_by_a_write_of_its_key_and_some_reads_hold_old_versions() {
+        let mut workload = ClientWorkload::new(4, 0, 4, WorkloadMix::default());
+        let (mut deletes, mut rewrites, mut stale) = (0, 0, 0);
+        let mut previous: Option<StoreOp> = None;
+        for _ in 0..3000 {
+            let op = workload.next_op();
+            if let StoreOp::GetIfModified { key, .. } = &op {
+                workload.observe(key, Some(10));
+            }
+            if let StoreOp::GetIfModified { version, .. } = &op {
+                stale += usize::from(*version < 10 && *version > 0);
+            }
+            if let Some(StoreOp::Delete { key: deleted }) = &previous {
+                deletes += 1;
+                let rewritten = match &op {
+                    StoreOp::Put { key, .. } => key == deleted,
+                    StoreOp::Cas {
+                        key,
+                        expected_version: None,
+                        ..
+                    } => key == deleted,
+                    _ => false,
+                };
+                rewrites += usize::from(rewritten);
+            }
+            previous = Some(op);
+        }
+        assert!(
+            rewrites * 3 > deletes,
+            "{rewrites} rewrites of {deletes} deletes"
+        );
+        assert!(stale > 0, "no conditional read held an old version");
     }
 
     #[test]
