@@ -13,6 +13,7 @@ use super::StoreError;
 use crate::blob::BlobId;
 use crate::io::Io;
 use crate::manifest::{Manifest, PublishOutcome};
+use crate::mutant::{self, Mutant};
 use crate::state::Entry;
 use crate::wal::Lsn;
 
@@ -62,6 +63,14 @@ fn snapshot_locked(
     holder.wal.sync(Lsn(covered_lsn))?;
     let published = backend::read_manifest(&core.options.io, &core.dir)?;
     ensure_not_fenced(holder)?;
+    let mut segments_deleted = 0;
+    if mutant::is_active(Mutant::TruncateBeforeManifest) {
+        // Mutant 8 (the order of a design that truncates its log as soon as the records are
+        // folded into the snapshot it is about to write): the covered segments go before the
+        // snapshot and the manifest naming it are durable. A crash until then leaves the old
+        // manifest and a log with its first records gone.
+        segments_deleted = holder.wal.remove_segments_through(Lsn(covered_lsn))?;
+    }
     let (blob, written) = match &published.manifest.snapshot {
         Some(blob) if published.covered_lsn() == covered_lsn => (blob.clone(), false),
         _ => (
@@ -70,7 +79,7 @@ fn snapshot_locked(
         ),
     };
     // Step 3, only after the manifest covering `covered_lsn` is durable.
-    let segments_deleted = holder.wal.remove_segments_through(Lsn(covered_lsn))?;
+    segments_deleted += holder.wal.remove_segments_through(Lsn(covered_lsn))?;
     Ok(SnapshotReport {
         covered_lsn,
         snapshot_blob: blob.to_string(),
