@@ -41,6 +41,8 @@ pub struct Nemesis<'a> {
     schedule: FaultSchedule,
     work_dir: PathBuf,
     filesystem_faults_active: bool,
+    /// When (run clock, ms) each paused slot was paused.
+    paused_at_ms: BTreeMap<usize, u64>,
     report: NemesisReport,
 }
 
@@ -68,6 +70,7 @@ impl<'a> Nemesis<'a> {
             schedule,
             work_dir,
             filesystem_faults_active: false,
+            paused_at_ms: BTreeMap::new(),
             report: NemesisReport::default(),
         }
     }
@@ -117,9 +120,26 @@ impl<'a> Nemesis<'a> {
     }
 
     fn context(&self) -> FaultContext {
+        let paused = self.cluster.paused();
+        let now_ms = self.recorder.elapsed_ms();
+        // A replay resumes when the recorded run did, even a few ms short of the hold.
+        let hold_ms = if self.config.planned_faults.is_some() {
+            0
+        } else {
+            self.config.weights.pause_hold_ms
+        };
+        let resumable = paused
+            .iter()
+            .filter(|slot| {
+                self.paused_at_ms
+                    .get(slot)
+                    .is_none_or(|at| now_ms >= at + hold_ms)
+            })
+            .count();
         FaultContext {
             running: self.cluster.running().len(),
-            paused: self.cluster.paused().len(),
+            paused: paused.len(),
+            resumable,
             lazyfs: self.mount.is_some(),
             filesystem_faults_active: self.filesystem_faults_active,
         }
@@ -187,6 +207,7 @@ impl<'a> Nemesis<'a> {
             FaultKind::Pause => {
                 let slot = pick(&mut self.schedule);
                 self.cluster.pause(slot)?;
+                self.paused_at_ms.insert(slot, at_ms);
                 (Some(slot), None, format!("paused slot {slot}"))
             }
             FaultKind::Resume => {

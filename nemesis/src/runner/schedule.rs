@@ -101,6 +101,11 @@ pub struct FaultWeights {
     pub misdirected_write: u32,
     /// Weight of `heal`.
     pub heal: u32,
+    /// A paused process stays paused at least this long (ms) before `resume` or `heal` may
+    /// wake it: long enough for its lease to be taken over, so a stalled lock holder that is
+    /// not fenced shows. The end of a run resumes it in any case.
+    #[serde(default)]
+    pub pause_hold_ms: u64,
 }
 
 impl Default for FaultWeights {
@@ -116,6 +121,7 @@ impl Default for FaultWeights {
             bit_flip: 1,
             misdirected_write: 1,
             heal: 2,
+            pause_hold_ms: 2_200,
         }
     }
 }
@@ -145,6 +151,8 @@ pub struct FaultContext {
     pub running: usize,
     /// Processes paused (SIGSTOP).
     pub paused: usize,
+    /// Paused processes that have been paused long enough to be resumed.
+    pub resumable: usize,
     /// Whether the data directory sits on the lazy filesystem.
     pub lazyfs: bool,
     /// Whether a fault injected into the filesystem is still active.
@@ -160,8 +168,8 @@ impl FaultContext {
         match kind {
             FaultKind::KillOne | FaultKind::Pause => self.running > 0,
             FaultKind::KillAll => self.running + self.paused > 0,
-            FaultKind::Resume => self.paused > 0,
-            FaultKind::Heal => self.paused > 0 || self.filesystem_faults_active,
+            FaultKind::Resume => self.resumable > 0,
+            FaultKind::Heal => self.resumable > 0 || self.filesystem_faults_active,
             _ => true,
         }
     }
@@ -226,6 +234,7 @@ mod tests {
         FaultContext {
             running: 3,
             paused: 0,
+            resumable: 0,
             lazyfs: true,
             filesystem_faults_active: false,
         }
@@ -267,6 +276,7 @@ mod tests {
         let everything = FaultContext {
             running: 2,
             paused: 1,
+            resumable: 1,
             lazyfs: true,
             filesystem_faults_active: true,
         };
@@ -275,6 +285,24 @@ mod tests {
             seen.insert(schedule.next(&everything).unwrap());
         }
         assert_eq!(seen.len(), FaultKind::ALL.len());
+    }
+
+    #[test]
+    fn a_fresh_pause_is_not_resumed() {
+        let mut schedule = FaultSchedule::new(5, FaultWeights::default());
+        let fresh = FaultContext {
+            running: 1,
+            paused: 1,
+            resumable: 0,
+            ..context()
+        };
+        for _ in 0..1000 {
+            let kind = schedule.next(&fresh).unwrap();
+            assert!(
+                kind != FaultKind::Resume && kind != FaultKind::Heal,
+                "{kind:?} picked for a pause younger than its hold"
+            );
+        }
     }
 
     #[test]
