@@ -5,7 +5,9 @@
 //!
 //! Operations include reopening the store, snapshots, GC, a pinned snapshot reader read across
 //! later writes and compactions, aborted batches, and a crash before a batch's commit record
-//! became durable (simulated by cutting the commit record off the end of the log).
+//! became durable (simulated by cutting the commit record off the end of the log). Some values
+//! are above the blob threshold, so puts, compare-and-sets and batches also go through value
+//! blobs (equal values sharing one), which GC must keep while the log names them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,8 +48,16 @@ fn key(k: u8) -> String {
     format!("k{}", k % 4)
 }
 
+/// Values at least this long go to value blobs (`StoreOptions::blob_threshold_bytes`).
+const BLOB_THRESHOLD_BYTES: usize = 32;
+
+/// One of three small values, or (one in five) one of two large ones kept in value blobs.
 fn value(v: u8) -> Vec<u8> {
-    vec![b'a' + v % 3]
+    if v % 5 == 4 {
+        vec![b'A' + v % 2; BLOB_THRESHOLD_BYTES + 8]
+    } else {
+        vec![b'a' + v % 3]
+    }
 }
 
 fn batch_steps() -> impl Strategy<Value = Vec<BatchStep>> {
@@ -126,6 +136,7 @@ fn options() -> StoreOptions {
     StoreOptions {
         gc_grace_ms: 0,
         lease_ms: 1_000,
+        blob_threshold_bytes: BLOB_THRESHOLD_BYTES,
         ..StoreOptions::default()
     }
 }
