@@ -166,7 +166,9 @@ fn main() {
                     .path()
                     .join(format!("{name}-{clients}-{operations}-{label}.json"));
                 peer::write_history(&path, peer_model, history).expect("the history is written");
-                let run = peer.run(&path, deadline).unwrap_or_else(|error| panic!("{error}"));
+                let run = peer
+                    .run(&path, deadline)
+                    .unwrap_or_else(|error| panic!("{error}"));
                 print_peer(&run, verdict, elapsed, history.operations.len(), &mut tally);
             }
             let judged = match verdict {

@@ -18,11 +18,13 @@
 //! are relaxed (made `info`-like) while it stays so; what stays strict is the core.
 //!
 //! For models that declare how each operation reads and writes a single-valued state
-//! ([`Access`]: registers, keys of a map), three exact shortcuts apply (switch them off with
+//! ([`Access`]: registers, keys of a map), four exact shortcuts apply (switch them off with
 //! [`CheckOptions::reductions`]): an `ok` operation observing a value nothing could have set
-//! before it returned is a violation found before any search; `info` operations that nothing
-//! observes are dropped; and the search rejects a step that leaves a value while an `ok`
-//! operation still has to observe it and no operation that sets it is left.
+//! before it returned is a violation found before any search; so is one observing a value
+//! whose every setter was overwritten by an `ok` operation that returned before it was
+//! called (a stale read); `info` operations that nothing observes are dropped; and the
+//! search rejects a step that leaves a value while an `ok` operation still has to observe it
+//! and no operation that sets it is left.
 //!
 //! What it does not check: only linearizability of single operations against the model
 //! (no serializability anomalies beyond what a `txn` model expresses, no session guarantees,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::gen::{corrupt_one_read, generate, Shape, Workload};
+use common::gen::{corrupt_one_read, generate, stale_one_read, Shape, Workload};
 use history::{
     pair_events, CheckOptions, Event, EventType, History, ModelKind, Process, Value, Verdict,
 };
@@ -146,7 +146,8 @@ proptest! {
         let shape = Shape { seed, clients, operations, workload: Workload::Register, info_per_mille, fail_per_mille };
         let history = generate(shape);
         let history = match corrupt {
-            Some(choice) => corrupt_one_read(&history, choice).unwrap_or(history),
+            Some(choice) if choice % 2 == 0 => corrupt_one_read(&history, choice).unwrap_or(history),
+            Some(choice) => stale_one_read(&history, choice).unwrap_or(history),
             None => history,
         };
         let (reduced, plain) = verdicts(ModelKind::CasRegister, &history);
@@ -170,14 +171,19 @@ fn a_value_written_twice_is_not_stranded_early() {
 /// nothing: count how often a random history is decided or shrunk by them.
 #[test]
 fn reductions_fire_on_random_histories() {
-    let (mut impossible_cores, mut violations) = (0, 0);
+    let (mut impossible_cores, mut stale_cores, mut violations) = (0, 0, 0);
     for seed in 0..300 {
         let history = random_history(seed, 3, 10, false, 4);
         let (reduced, _) = verdicts(ModelKind::CasRegister, &history);
         if let Verdict::Violation(violation) = reduced {
             violations += 1;
-            if violation.partial_linearization.is_empty() && violation.core.len() == 1 {
-                impossible_cores += 1;
+            match (
+                violation.partial_linearization.is_empty(),
+                violation.core.len(),
+            ) {
+                (true, 1) => impossible_cores += 1,
+                (true, _) => stale_cores += 1,
+                _ => {}
             }
         }
     }
@@ -185,5 +191,9 @@ fn reductions_fire_on_random_histories() {
     assert!(
         impossible_cores > 5,
         "{impossible_cores} decided without a search"
+    );
+    assert!(
+        stale_cores > 5,
+        "{stale_cores} stale reads decided without a search"
     );
 }

@@ -225,11 +225,11 @@ fn check_partition<M: Model>(
         return search_partition(model, ops, limits, options);
     }
     let kept = match reduce::reduce(model, ops) {
-        reduce::Reduction::Impossible(local) => {
+        reduce::Reduction::Impossible { core, minimal } => {
             return PartitionResult::Violation {
                 confirmed: shrink::Confirmed {
-                    core: vec![local],
-                    core_minimal: true,
+                    core,
+                    core_minimal: minimal,
                 },
                 longest: Vec::new(),
             }

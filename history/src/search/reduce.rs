@@ -9,7 +9,17 @@
 //!    a core: relaxing every other operation (unknown result, may not have happened) adds no
 //!    operation that sets `v` early enough. Linear time, where the search would have to
 //!    exhaust every linearization of the history before that operation first.
-//! 2. **Unobserved `info` operations are dropped.** An `info` read constrains nothing. An
+//! 2. **Stale observation.** An `ok` operation `o` that requires `v`, where every other
+//!    operation that sets `v` and is called before `o` returns has completed (no `info` one),
+//!    the last of them returning at `l` (or `v` is the initial state and there is none), and
+//!    some `ok` operation `x` that takes effect unconditionally (`Replace`) is called after
+//!    `l` and returns before `o` is called. Then `x` is linearized after every setter of `v`
+//!    and before `o`, and sets something else (a setter of `v` cannot be called after `l`
+//!    and return before `o`'s call, which is before `o` returns); nothing can set `v` again
+//!    in between, so `o` can never be linearized: a stale read. The setters, `x` and `o` are
+//!    a core (relaxing other operations adds no setter of `v`). `O(n log n)`, where the
+//!    search has to exhaust the linearizations of everything concurrent with the read.
+//! 3. **Unobserved `info` operations are dropped.** An `info` read constrains nothing. An
 //!    `info` operation that sets `w`, where no operation of the partition observes `w` (reads
 //!    it, or expects it in a compare-and-set, whatever its outcome): take a linearization in
 //!    which it takes effect. Until the next operation that takes effect and sets the state
@@ -22,7 +32,7 @@
 //!    a core found without them is a core with them.
 //!
 //! Any [`Access::Opaque`] operation in the partition (an append, a compare-and-set that
-//! observed a mismatch — it observes "not `e`", which rule 2 cannot see) turns both off.
+//! observed a mismatch — it observes "not `e`", which rule 3 cannot see) turns them all off.
 
 use crate::{Access, Model, Operation};
 use std::collections::{HashMap, HashSet};
@@ -30,13 +40,19 @@ use std::collections::{HashMap, HashSet};
 /// What the reductions made of a partition.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Reduction {
-    /// Not linearizable: the operation (local index) can never be linearized.
-    Impossible(usize),
+    /// Not linearizable: these operations (local indices, a core) can never all be
+    /// linearized; `minimal` when relaxing any one of them makes the core linearizable.
+    Impossible {
+        /// The core.
+        core: Vec<usize>,
+        /// Whether the core is 1-minimal.
+        minimal: bool,
+    },
     /// Search these operations (local indices, in order) instead.
     Search(Vec<usize>),
 }
 
-/// Applies both reductions to one partition.
+/// Applies the reductions to one partition.
 pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
     let every = || (0..ops.len()).collect();
     let accesses: Vec<Access> = ops.iter().map(|op| model.access(op)).collect();
@@ -44,7 +60,13 @@ pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
         return Reduction::Search(every());
     }
     if let Some(impossible) = impossible_observation(model, ops, &accesses) {
-        return Reduction::Impossible(impossible);
+        return Reduction::Impossible {
+            core: vec![impossible],
+            minimal: true,
+        };
+    }
+    if let Some(impossible) = stale_observation(model, ops, &accesses) {
+        return impossible;
     }
     let observed: HashSet<&crate::Value> = accesses.iter().filter_map(observes).collect();
     let kept = (0..ops.len())
@@ -107,6 +129,78 @@ fn impossible_observation<M: Model>(
     })
 }
 
+/// The first stale observation (rule 2), as a core.
+fn stale_observation<M: Model>(
+    model: &M,
+    ops: &[&Operation],
+    accesses: &[Access],
+) -> Option<Reduction> {
+    // Operations that surely take effect and set the state unconditionally of what it was
+    // observed to be: `ok` ones with a `Replace` access, by call time, with the suffix minimum
+    // of their return times.
+    let mut overwriters: Vec<(u64, u64, usize)> = ops
+        .iter()
+        .zip(accesses)
+        .enumerate()
+        .filter_map(|(index, (op, access))| match (access, op.return_ns) {
+            (Access::Replace { .. }, Some(return_ns)) => Some((op.call_ns, return_ns, index)),
+            _ => None,
+        })
+        .collect();
+    overwriters.sort_unstable();
+    let mut earliest_return = vec![(u64::MAX, usize::MAX); overwriters.len() + 1];
+    for position in (0..overwriters.len()).rev() {
+        let (_, return_ns, index) = overwriters[position];
+        earliest_return[position] = earliest_return[position + 1].min((return_ns, index));
+    }
+    let mut setters: HashMap<&crate::Value, Vec<usize>> = HashMap::new();
+    for (index, access) in accesses.iter().enumerate() {
+        if let Access::Replace { new, .. } = access {
+            setters.entry(new).or_default().push(index);
+        }
+    }
+    let init = model.init();
+    (0..ops.len()).find_map(|index| {
+        let op = ops[index];
+        let return_ns = op.return_ns?;
+        let required = observes(&accesses[index])?;
+        let mut core = Vec::new();
+        let mut last_set_ns = None;
+        for setter in setters.get(required).into_iter().flatten() {
+            let setter_op = ops[*setter];
+            if *setter == index || setter_op.call_ns > return_ns {
+                continue;
+            }
+            // An `info` setter may take effect at any time after its call.
+            let setter_return_ns = setter_op.return_ns?;
+            last_set_ns = last_set_ns.max(Some(setter_return_ns));
+            core.push(*setter);
+        }
+        if core.is_empty() && model.step(&init, op).is_none() {
+            return None; // No setter and not the initial state: rule 1's case.
+        }
+        let after = match last_set_ns {
+            Some(last_set_ns) => {
+                overwriters.partition_point(|(call_ns, _, _)| *call_ns <= last_set_ns)
+            }
+            None => 0,
+        };
+        let (overwriter_return_ns, overwriter) = earliest_return[after];
+        if overwriter_return_ns >= op.call_ns {
+            return None;
+        }
+        // Relaxing one setter lets it take effect between the overwriter and `op`, unless the
+        // overwriter itself requires a state that only the relaxed operations could give.
+        let minimal = matches!(
+            &accesses[overwriter],
+            Access::Replace { expected: None, .. }
+        );
+        core.extend([overwriter, index]);
+        core.sort_unstable();
+        Some(Reduction::Impossible { core, minimal })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +238,10 @@ mod tests {
         let late_write = op("write", Value::Int(1), Some(Value::Int(1)), 6, Some(9));
         assert_eq!(
             reduce(&model, &[&read, &late_write]),
-            Reduction::Impossible(0)
+            Reduction::Impossible {
+                core: vec![0],
+                minimal: true
+            }
         );
         let concurrent_write = op("write", Value::Int(1), Some(Value::Int(1)), 5, Some(9));
         assert_eq!(
@@ -176,5 +273,66 @@ mod tests {
         );
         let ops = [&unseen, &seen, &info_read, &read, &mismatch];
         assert_eq!(reduce(&model, &ops), Reduction::Search(vec![0, 1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn a_read_of_an_overwritten_value_is_stale() {
+        let model = Register {
+            init: Value::Nil,
+            cas: true,
+        };
+        let write = |value: i64, call_ns, return_ns| {
+            op(
+                "write",
+                Value::Int(value),
+                Some(Value::Int(value)),
+                call_ns,
+                Some(return_ns),
+            )
+        };
+        let read = |value: Value, call_ns, return_ns| {
+            op("read", Value::Nil, Some(value), call_ns, Some(return_ns))
+        };
+        let first = write(1, 0, 2);
+        let second = write(2, 3, 5);
+        let stale = read(Value::Int(1), 6, 8);
+        assert_eq!(
+            reduce(&model, &[&first, &second, &stale]),
+            Reduction::Impossible {
+                core: vec![0, 1, 2],
+                minimal: true
+            }
+        );
+        // The overwrite concurrent with the first write or with the read: not stale.
+        let overlapping = write(2, 2, 5);
+        assert_eq!(
+            reduce(&model, &[&first, &overlapping, &stale]),
+            Reduction::Search(vec![0, 1, 2])
+        );
+        let concurrent_read = read(Value::Int(1), 5, 8);
+        assert_eq!(
+            reduce(&model, &[&first, &second, &concurrent_read]),
+            Reduction::Search(vec![0, 1, 2])
+        );
+        // A later write of the same value, or an `info` one, may have set it again.
+        let again = write(1, 4, 7);
+        assert_eq!(
+            reduce(&model, &[&first, &second, &again, &stale]),
+            Reduction::Search(vec![0, 1, 2, 3])
+        );
+        let info_again = op("write", Value::Int(1), None, 1, None);
+        assert_eq!(
+            reduce(&model, &[&first, &second, &info_again, &stale]),
+            Reduction::Search(vec![0, 1, 2, 3])
+        );
+        // The initial value read after an overwrite.
+        let initial = read(Value::Nil, 6, 8);
+        assert_eq!(
+            reduce(&model, &[&second, &initial]),
+            Reduction::Impossible {
+                core: vec![0, 1],
+                minimal: true
+            }
+        );
     }
 }
