@@ -8,11 +8,16 @@
 //!   by a put gives the key a version above every version it ever had;
 //! - a batch changes nothing until its `BatchCommit` is applied; a batch left open when any other
 //!   record arrives was cut off (its writer died before the commit) and is dropped, never applied.
+//!
+//! Three planted bugs (crate::mutant) live here, each where its incident's mistake is made:
+//! version-from-memory (11, in `snapshot`), version-restarts-after-delete (12) and
+//! uncommitted-batch-visible (13). Under them the version invariants above do not hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
+use crate::mutant::{self, Mutant};
 use crate::record::{BatchId, WalRecord, MAX_KEY_BYTES};
 
 mod snapshot;
@@ -87,6 +92,9 @@ pub struct State {
     applied_lsn: u64,
     open_batch: Option<OpenBatch>,
     dropped_batches: u64,
+    /// Keys deleted since this state was built; kept only under the planted bug
+    /// version-restarts-after-delete (empty otherwise).
+    tombstones: BTreeSet<String>,
 }
 
 impl State {
@@ -148,7 +156,7 @@ impl State {
             }
             WalRecord::Delete { key } => {
                 self.drop_open_batch();
-                self.entries.remove(key);
+                self.remove(key);
             }
             WalRecord::BatchBegin { batch, op_count } => {
                 self.drop_open_batch();
@@ -176,15 +184,47 @@ impl State {
     /// Sets `key` at version `lsn`. Only a batch may set one key twice at one LSN (a later
     /// operation of the batch overrides an earlier one); otherwise versions strictly increase.
     fn set(&mut self, key: &str, value: Vec<u8>, lsn: u64, in_batch: bool) {
-        let entry = Entry {
-            value,
-            version: lsn,
-        };
-        let previous = self.entries.insert(key.to_string(), entry);
+        let version = self.version_of_change(key, lsn);
+        let previous = self
+            .entries
+            .insert(key.to_string(), Entry { value, version });
         debug_assert!(
-            previous.is_none_or(|p| p.version < lsn || (in_batch && p.version == lsn)),
+            versions_planted_wrong()
+                || previous.is_none_or(|p| p.version < lsn || (in_batch && p.version == lsn)),
             "version must increase"
         );
+    }
+
+    /// The version a change logged at `lsn` gives `key`: `lsn` itself, above every version
+    /// the key ever had (also before a delete), whatever this process remembers.
+    fn version_of_change(&mut self, key: &str, lsn: u64) -> Version {
+        if mutant::is_active(Mutant::VersionRestartsAfterDelete)
+            && !self.entries.contains_key(key)
+            && self.tombstones.remove(key)
+        {
+            // Planted bug 12: a put on a deleted key is taken for the key's first write and
+            // restarts its version at 1, so a client still holding the key's old version 1 is
+            // told "not modified" about a different value, and versions go backwards.
+            return 1;
+        }
+        lsn
+    }
+
+    fn remove(&mut self, key: &str) {
+        if self.entries.remove(key).is_some()
+            && mutant::is_active(Mutant::VersionRestartsAfterDelete)
+        {
+            self.tombstones.insert(key.to_string());
+        }
+    }
+
+    /// Applies one operation of a batch at `lsn` (its commit's LSN, or, under the planted bug
+    /// uncommitted-batch-visible, its own).
+    fn apply_batch_op(&mut self, op: BatchOp, lsn: u64) {
+        match op {
+            BatchOp::Put(key, value) => self.set(&key, value, lsn, true),
+            BatchOp::Delete(key) => self.remove(&key),
+        }
     }
 
     fn drop_open_batch(&mut self) {
@@ -209,6 +249,16 @@ impl State {
                 op_count: open.op_count,
             });
         }
+        if mutant::is_active(Mutant::UncommittedBatchVisible) {
+            // Planted bug 13 (Pulp's incomplete repository version): each operation of a batch
+            // is applied as soon as its record is read, as if it were a plain write. While the
+            // writer holds the state mutex nobody sees the difference; but a batch whose commit
+            // record never became durable (a power cut, a kill, a full disk mid-batch) is then
+            // partly visible, before and after recovery.
+            open.ops.push(op.clone());
+            self.apply_batch_op(op, lsn);
+            return Ok(());
+        }
         open.ops.push(op);
         Ok(())
     }
@@ -227,12 +277,7 @@ impl State {
         let ops = std::mem::take(&mut open.ops);
         self.open_batch = None;
         for op in ops {
-            match op {
-                BatchOp::Put(key, value) => self.set(&key, value, lsn, true),
-                BatchOp::Delete(key) => {
-                    self.entries.remove(&key);
-                }
-            }
+            self.apply_batch_op(op, lsn);
         }
         Ok(())
     }
@@ -259,112 +304,12 @@ impl State {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn put(key: &str, value: &str) -> WalRecord {
-        let value = value.as_bytes().to_vec();
-        WalRecord::Put {
-            key: key.into(),
-            value,
-        }
-    }
-    fn del(key: &str) -> WalRecord {
-        WalRecord::Delete { key: key.into() }
-    }
-    fn begin(batch: BatchId, op_count: u32) -> WalRecord {
-        WalRecord::BatchBegin { batch, op_count }
-    }
-    fn batch_put(batch: BatchId, key: &str, value: &str) -> WalRecord {
-        let value = value.as_bytes().to_vec();
-        WalRecord::BatchPut {
-            batch,
-            key: key.into(),
-            value,
-        }
-    }
-    fn commit(batch: BatchId, op_count: u32) -> WalRecord {
-        WalRecord::BatchCommit { batch, op_count }
-    }
-
-    #[test]
-    fn versions_are_lsns_and_never_reused_after_delete() {
-        let mut state = State::new();
-        state.apply(1, &put("a", "x")).unwrap();
-        assert_eq!(state.get("a").unwrap().version, 1);
-        state.apply(2, &del("a")).unwrap();
-        assert_eq!(state.get("a"), None);
-        state.apply(3, &put("a", "x")).unwrap();
-        assert_eq!(state.get("a").unwrap().version, 3);
-        let patch = WalRecord::Patch {
-            key: "a".into(),
-            delta: b"yz".to_vec(),
-        };
-        state.apply(4, &patch).unwrap();
-        let expected = Entry {
-            value: b"xyz".to_vec(),
-            version: 4,
-        };
-        assert_eq!(state.get("a"), Some(&expected));
-        let error = StateError::LsnNotIncreasing {
-            lsn: 4,
-            applied_lsn: 4,
-        };
-        assert_eq!(state.apply(4, &put("b", "y")), Err(error));
-    }
-
-    #[test]
-    fn get_if_modified_only_for_the_current_version() {
-        let mut state = State::new();
-        state.apply(1, &put("a", "x")).unwrap();
-        assert_eq!(state.get_if_modified("a", 1), IfModified::NotModified);
-        let answer = state.get_if_modified("a", 0);
-        assert!(matches!(answer, IfModified::Modified(Some(_))));
-        state.apply(2, &del("a")).unwrap();
-        assert_eq!(state.get_if_modified("a", 1), IfModified::Modified(None));
-    }
-
-    #[test]
-    fn batch_is_invisible_until_commit_and_takes_the_commit_lsn() {
-        let mut state = State::new();
-        state.apply(1, &put("gone", "x")).unwrap();
-        state.apply(2, &begin(9, 2)).unwrap();
-        state.apply(3, &batch_put(9, "a", "1")).unwrap();
-        let batch_delete = WalRecord::BatchDelete {
-            batch: 9,
-            key: "gone".into(),
-        };
-        state.apply(4, &batch_delete).unwrap();
-        assert_eq!(state.get("a"), None);
-        assert!(state.get("gone").is_some());
-        state.apply(5, &commit(9, 2)).unwrap();
-        assert_eq!(state.get("a").unwrap().version, 5);
-        assert_eq!(state.get("gone"), None);
-    }
-
-    #[test]
-    fn cut_off_batch_is_dropped_by_the_next_record() {
-        let mut state = State::new();
-        state.apply(1, &begin(1, 1)).unwrap();
-        state.apply(2, &batch_put(1, "a", "")).unwrap();
-        state.apply(3, &put("b", "y")).unwrap();
-        assert_eq!(state.dropped_batches(), 1);
-        let error = StateError::BatchRecordWithoutBegin { lsn: 4, batch: 1 };
-        assert_eq!(state.apply(4, &commit(1, 1)), Err(error));
-        assert_eq!(state.get("a"), None);
-    }
-
-    #[test]
-    fn batch_counts_are_enforced() {
-        let mut state = State::new();
-        state.apply(1, &begin(1, 0)).unwrap();
-        let too_long = state.apply(2, &batch_put(1, "a", ""));
-        assert!(matches!(too_long, Err(StateError::BatchTooLong { .. })));
-        let mismatch = state.apply(2, &commit(1, 3));
-        assert!(matches!(
-            mismatch,
-            Err(StateError::BatchCountMismatch { .. })
-        ));
-    }
+/// Whether a planted bug that breaks the version invariants is active (their debug assertions
+/// then stay quiet: the bug must show in answers, not in a panic).
+fn versions_planted_wrong() -> bool {
+    mutant::is_active(Mutant::VersionFromMemory)
+        || mutant::is_active(Mutant::VersionRestartsAfterDelete)
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,7 @@
 use thiserror::Error;
 
 use super::{Entry, State};
+use crate::mutant::{self, Mutant};
 use crate::record::{put_bytes, Reader, RecordDecodeError};
 
 /// Why a snapshot payload cannot be read.
@@ -105,6 +106,17 @@ impl State {
                 .is_some_and(|(last, _)| *last >= key)
             {
                 return Err(SnapshotDecodeError::KeysNotAscending { offset });
+            }
+            if mutant::is_active(Mutant::VersionFromMemory) {
+                // Planted bug 11 (Flame): a key's version is kept in a per-process map (key ->
+                // version of its last change, set as this process applies each change) that is
+                // never made durable with the values. A process that starts from a snapshot (a
+                // restart after a compaction, a reload after a failure, another process catching
+                // up past a compaction) has that map empty, so every key it loads from the
+                // snapshot starts again at version 1: versions go backwards and are reused.
+                // Changes replayed from the log after the snapshot still get their LSNs.
+                state.entries.insert(key, Entry { value, version: 1 });
+                continue;
             }
             state.entries.insert(key, Entry { value, version });
         }
