@@ -1,6 +1,9 @@
 //! Tests of the Wal: append and sync, group commit, each recovery rule, fencing, compaction.
 
+use std::sync::Arc;
+
 use super::frame::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use super::segment::create_segment;
 use super::*;
 use crate::io::StdIo;
 
