@@ -11,14 +11,20 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// Runs `store ARGS serve --dir DIR` with `env` set, feeding it `input`.
+/// Runs `store serve --dir DIR ARGS` with `env` set, feeding it `input`.
 fn run_store(args: &[&str], env: Option<&str>, input: &str) -> Output {
+    run_store_with(&[], args, env, input)
+}
+
+/// Runs `store BEFORE serve --dir DIR AFTER` with `env` set, feeding it `input`.
+fn run_store_with(before: &[&str], after: &[&str], env: Option<&str>, input: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_store"));
     command
-        .args(args)
+        .args(before)
         .args(["serve", "--dir"])
         .arg(dir.path())
+        .args(after)
         .env_remove(store::mutant::ENV_VAR)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -72,6 +78,8 @@ fn without_a_mutant_hello_names_none() {
 fn without_the_feature_every_mutant_is_refused_naming_the_feature() {
     let output = run_store(&["--mutant", "no-fencing"], None, HELLO);
     assert_refused(&output, "without the `mutants` feature");
+    let output = run_store_with(&["--mutant", "no-fencing"], &[], None, HELLO);
+    assert_refused(&output, "without the `mutants` feature");
     let output = run_store(&[], Some("ack-before-fsync"), HELLO);
     assert_refused(&output, "without the `mutants` feature");
 }
@@ -82,6 +90,9 @@ fn with_the_feature_hello_names_the_active_mutant() {
     let output = run_store(&["--mutant", "version-from-memory"], None, HELLO);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(hello_answer(&output)["mutant"], "version-from-memory");
+    // The flag may also come before the subcommand (as `store demo` starts its child).
+    let output = run_store_with(&["--mutant", "blob-in-place"], &[], None, HELLO);
+    assert_eq!(hello_answer(&output)["mutant"], "blob-in-place");
     let output = run_store(&[], Some("uncommitted-batch-visible"), HELLO);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(hello_answer(&output)["mutant"], "uncommitted-batch-visible");
