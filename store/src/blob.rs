@@ -4,10 +4,12 @@
 //! fsyncs the directory: after a crash the blob is either absent or complete (leftover `.tmp`
 //! files are garbage, see [`BlobStore::list_temporaries`]). Because an existing `<id>.blob` is
 //! always complete, a put that finds its id stored ([`BlobError::AlreadyExists`]) may be taken
-//! as "already stored" by callers that name blobs by their content. Each blob starts with a header and
-//! a CRC32C that covers the blob's own id, its length and its payload, verified on every
-//! [`BlobStore::get`]: a bit flip, a torn write or the right bytes under the wrong name is an
-//! error, never returned as valid. Layout: `store/FORMAT.md`, "Blob file".
+//! as "already stored" by callers that name blobs by their content.
+//!
+//! Each blob starts with a header and a CRC32C that covers the blob's own id, its length and
+//! its payload, verified on every [`BlobStore::get`]: a bit flip, a torn write or the right
+//! bytes under the wrong name is an error, never returned as valid. Layout:
+//! `store/FORMAT.md`, "Blob file".
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -279,7 +281,8 @@ impl BlobStore {
         file.write_at(0, &encode_blob(id, payload))
             .map_err(|source| io_error("write", &temporary, source))?;
         if !mutant::is_active(Mutant::RenameBeforeDataFsync) {
-            // Mutant 5 skips this (see `ManifestStore::publish`): a torn blob under its final name.
+            // Mutant 5 skips this (see `ManifestStore::publish`): a torn blob can end up under
+            // its final name.
             file.sync()
                 .map_err(|source| io_error("fsync", &temporary, source))?;
         }
@@ -296,10 +299,11 @@ impl BlobStore {
             .map_err(|source| io_error("fsync dir", &self.dir, source))
     }
 
-    /// Only with mutant 3 (a file written in place, as the applications whose files ext4 left
-    /// empty after a crash in 2009 did, instead of temp + rename): create `<id>.blob`, write, fsync, fsync the directory. A power cut
-    /// after the name became durable (any other directory fsync) and before the data fsync
-    /// leaves a torn file under the final name, which a later put of the same id then trusts.
+    /// Only with mutant 3 (a file written in place instead of temp + rename, as by the
+    /// applications whose files ext4 left empty after crashes in 2009): create `<id>.blob`,
+    /// write, fsync, fsync the directory. A power cut after the name became durable (by any
+    /// other fsync of the directory) and before the data fsync leaves a torn file under the
+    /// final name, which a later put of the same id then takes as stored.
     fn put_in_place(&self, id: &BlobId, payload: &[u8]) -> Result<(), BlobError> {
         let path = self.path(id);
         let file = self
