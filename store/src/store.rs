@@ -24,6 +24,7 @@ mod error;
 mod gc;
 mod holding;
 mod pins;
+mod takeover;
 mod values;
 mod verify;
 

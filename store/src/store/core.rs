@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use super::backend::{self, Lease};
 use super::holding::{keep_lease, release};
-use super::values;
+use super::{takeover, values};
 use super::{Outcome, StoreError, StoreOptions};
 use crate::lock::Epoch;
 use crate::record::{WalRecord, MAX_KEY_BYTES};
@@ -151,9 +151,10 @@ impl Core {
         }
     }
 
-    /// Reloads the snapshot if a newer one was published, then opens the Wal for the lease's
-    /// epoch (which makes what it read durable and cuts a torn tail) and applies the records
-    /// after the state's LSN.
+    /// Reloads the snapshot if a newer one was published, writes again the log's tail records
+    /// the previous holder may not have made durable (`takeover`), then opens the Wal for the
+    /// lease's epoch (which makes what it read durable and cuts a torn tail) and applies the
+    /// records after the state's LSN.
     fn catch_up(&self, inner: &mut Inner, lease: &Lease) -> Result<Wal, StoreError> {
         if inner.needs_reload {
             inner.state = State::new();
@@ -165,6 +166,11 @@ impl Core {
         }
         let after = Lsn(inner.state.applied_lsn());
         let wal_dir = self.dir.join("wal");
+        // Build only on what is durable, even after another holder's failed fsync.
+        takeover::make_tail_durable(io.as_ref(), &wal_dir).map_err(|source| StoreError::Io {
+            what: "write the log's unproven tail again",
+            source,
+        })?;
         let (wal, recovered) = match inner.durable_limit {
             None => Wal::open(
                 self.options.io.clone(),

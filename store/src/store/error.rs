@@ -144,7 +144,8 @@ pub enum StoreError {
         /// The seq found when publishing.
         found_seq: u64,
     },
-    /// A pin file, or the lease keeper thread, could not be created. Nothing was written.
+    /// A pin file or the lease keeper thread could not be created, or the log's tail could
+    /// not be made durable when taking the lease. Nothing of the operation was written.
     #[error("{what}: {source}")]
     Io {
         /// What was being done.
