@@ -141,6 +141,20 @@ fn write_subtree(
     Ok(())
 }
 
+/// Rewrite the backing file of `ino` with its whole durable content (after damage to data at
+/// rest), if the durable namespace names it.
+pub(crate) fn mirror_durable_file(
+    root: &Path,
+    model: &DiskModel,
+    ino: Ino,
+    sync: bool,
+) -> Result<(), LazyFsError> {
+    match model.durable_path(ino) {
+        Some(relative) => write_file(&root.join(relative), model, ino, sync),
+        None => Ok(()),
+    }
+}
+
 fn write_file(path: &Path, model: &DiskModel, ino: Ino, sync: bool) -> Result<(), LazyFsError> {
     let content = model
         .durable_content(ino)

@@ -12,6 +12,8 @@
 //! status                         pending operations, memory held, armed faults
 //! crash-states [MAX]             the systematic crash states of what is pending now
 //! power-cut-state INDEX [MAX]    cut the power into state INDEX of `crash-states [MAX]`
+//! rot PATTERN [MARGIN]           flip a bit at rest, MARGIN bytes (default 4096) before the end
+//! misplace PATTERN               one file's content lands under another's name
 //! ```
 //!
 //! [`MountedLazyFs::control`]: super::MountedLazyFs::control
@@ -105,6 +107,22 @@ pub(crate) fn execute(shared: &Shared, line: &str) -> Result<String, LazyFsError
             state.power_cut_to(&chosen.image, &chosen.description)?;
             Ok(String::new())
         }
+        ["rot", pattern] | ["rot", pattern, _] => {
+            let pattern = PathPattern::new(pattern)?;
+            let margin = match words.get(2) {
+                Some(text) => text
+                    .parse()
+                    .map_err(|_| bad("MARGIN must be an unsigned integer"))?,
+                None => DEFAULT_ROT_MARGIN_BYTES,
+            };
+            let done = shared.lock().rot(&pattern, margin)?;
+            Ok(done.unwrap_or_else(|| "no file long enough".to_owned()))
+        }
+        ["misplace", pattern] => {
+            let pattern = PathPattern::new(pattern)?;
+            let done = shared.lock().misplace(&pattern)?;
+            Ok(done.unwrap_or_else(|| "not two different files".to_owned()))
+        }
         ["status"] => {
             let state = shared.lock();
             let (used_bytes, limit_bytes) = state.model.used_bytes();
@@ -118,10 +136,14 @@ pub(crate) fn execute(shared: &Shared, line: &str) -> Result<String, LazyFsError
         }
         _ => Err(bad(
             "expected power-cut [SEED], inject KIND PATTERN [COUNT], heal, trace start FILE, \
-             trace stop, mark LABEL, status, crash-states [MAX] or power-cut-state INDEX [MAX]",
+             trace stop, mark LABEL, status, crash-states [MAX], power-cut-state INDEX [MAX], \
+             rot PATTERN [MARGIN] or misplace PATTERN",
         )),
     }
 }
+
+/// Default margin of `rot`: bytes before a file's durable end that a decayed bit never hits.
+pub const DEFAULT_ROT_MARGIN_BYTES: u64 = 4096;
 
 /// Default bound of `crash-states` and `power-cut-state`.
 pub const DEFAULT_MAX_CRASH_STATES: usize = 1000;

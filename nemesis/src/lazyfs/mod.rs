@@ -13,6 +13,9 @@
 //! - Faults ([`FaultKind`]) aimed by [`PathPattern`]: fsync `EIO` (ext4: pages marked clean,
 //!   data lost at the next cut, the next fsync succeeds), `ENOSPC` on write and create, one
 //!   flipped bit on read, a misdirected write (lands 512 B–4 KiB away once it reaches disk).
+//! - Damage to data at rest, on request ([`MountedLazyFs::rot`], [`MountedLazyFs::misplace`]):
+//!   a bit of a file's durable content flips (never in its first [`ROT_HEADER_SKIP_BYTES`] nor
+//!   in a given margin before its end), or one file's content lands under another's name.
 //!
 //! # Not modelled
 //! Permissions and times are not crash-relevant (they survive every cut). Hard links,
@@ -30,11 +33,13 @@
 //! # Control protocol
 //! See [`ControlServer`]: `power-cut [SEED]`, `inject KIND PATTERN [COUNT]`, `heal`,
 //! `trace start FILE`, `trace stop`, `mark LABEL`, `status`, `crash-states [MAX]`,
-//! `power-cut-state INDEX [MAX]`; answers `ok ...` / `error ...`.
+//! `power-cut-state INDEX [MAX]`, `rot PATTERN [MARGIN]`, `misplace PATTERN`; answers
+//! `ok ...` / `error ...`.
 
 mod backing;
 mod control;
 mod crash;
+mod damage;
 mod error;
 mod faults;
 mod fs;
@@ -50,10 +55,11 @@ mod trace;
 
 pub use control::{ControlServer, DEFAULT_MAX_CRASH_STATES, MAX_COMMAND_BYTES};
 pub use crash::{crash_image, describe_fate, random_crash, CrashReport, Fate};
+pub use damage::ROT_HEADER_SKIP_BYTES;
 pub use error::{FsError, LazyFsError};
 pub use faults::{Fault, FaultKind, FaultLog, FaultLogEntry, FaultSet, FAULT_LOG_MEMORY_ENTRIES};
 pub use image::{DiskImage, ImageNode};
-pub use model::{DiskModel, NodeAttr};
+pub use model::{DiskModel, DurableFile, NodeAttr};
 pub use mount::{force_unmount, is_mounted, LazyFs, MountedLazyFs, UNMOUNT_JOIN_TIMEOUT};
 pub use ops::{Ino, NodeKind, Op, PendingOp, TornFill, TornSide, TornWrite, ROOT_INO};
 pub use options::{CrashPolicy, LazyFsOptions};

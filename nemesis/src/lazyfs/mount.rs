@@ -142,6 +142,26 @@ impl MountedLazyFs {
         Ok(())
     }
 
+    /// Flip one bit at rest in a file `pattern` matches, at least `tail_margin_bytes` before
+    /// its durable end (see [`super::ROT_HEADER_SKIP_BYTES`]); `None` when no file is long
+    /// enough, else what was flipped.
+    pub fn rot(
+        &self,
+        pattern: &str,
+        tail_margin_bytes: u64,
+    ) -> Result<Option<String>, LazyFsError> {
+        let pattern = PathPattern::new(pattern)?;
+        self.shared.lock().rot(&pattern, tail_margin_bytes)
+    }
+
+    /// Write one file's durable content under another's name, among the files `pattern`
+    /// matches (the newest gets the content of its most similarly named other file); `None`
+    /// when there are not two different files.
+    pub fn misplace(&self, pattern: &str) -> Result<Option<String>, LazyFsError> {
+        let pattern = PathPattern::new(pattern)?;
+        self.shared.lock().misplace(&pattern)
+    }
+
     /// Disarm every fault.
     pub fn heal(&self) {
         self.shared.lock().heal();

@@ -24,12 +24,12 @@ pub(crate) struct FsState {
     pub(crate) faults: FaultSet,
     pub(crate) log: FaultLog,
     trace: Option<TraceRecorder>,
-    backing: PathBuf,
+    pub(crate) backing: PathBuf,
     policy: CrashPolicy,
     limit_bytes: u64,
     seed: u64,
     power_cuts: u64,
-    sync_backing: bool,
+    pub(crate) sync_backing: bool,
     /// Canonical mount point and backing directory (log files must lie outside them).
     roots: Vec<PathBuf>,
 }

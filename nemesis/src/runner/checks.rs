@@ -13,9 +13,12 @@
 //!
 //! When a fault the system under test only promises to *detect* was injected, data may be
 //! lost: `verify`, `acknowledged_writes`, `batch_atomicity` and `linearizability` are then not
-//! held against it (status `not_held`), but `phantom_read` still is.
+//! held against it (status `not_held`), but `phantom_read` still is. Faults placed where
+//! detection is always possible excuse loss only once the store showed it detected something
+//! ([`detection`]; the `detection` record says what it showed).
 
 mod atomicity;
+mod detection;
 
 use std::path::Path;
 use std::time::Duration;
@@ -89,8 +92,10 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
     let recorded = history::read_jsonl(std::io::BufReader::new(file))
         .map_err(|error| history_error(error.to_string()))?;
     let history = per_key_history(&recorded);
+    let raw = std::fs::File::open(path).map_err(RunError::io(path))?;
+    let excuse = detection::excuse(std::io::BufReader::new(raw), &recorded, inputs);
     let held = |status: CheckStatus| {
-        if inputs.detect_only && status == CheckStatus::Failed {
+        if excuse.excused && status == CheckStatus::Failed {
             CheckStatus::NotHeld
         } else {
             status
@@ -105,6 +110,9 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
         ),
     };
     records.push(record("recovery", status, detail));
+    if let Some(detection) = &excuse.detection {
+        records.push(record("detection", CheckStatus::Passed, detection.clone()));
+    }
     let (status, detail) = match &inputs.verify_problems {
         Some(problems) if problems.is_empty() => (CheckStatus::Passed, "no problems".into()),
         Some(problems) => (held(CheckStatus::Failed), problems.join("; ")),

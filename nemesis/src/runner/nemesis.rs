@@ -246,10 +246,25 @@ impl<'a> Nemesis<'a> {
                     ),
                 )
             }
+            FaultKind::BitRot | FaultKind::MisplacedBlob => (None, None, self.damage(kind)?),
         };
         *self.report.counts.entry(kind).or_default() += 1;
         self.note(at_ms, kind, target, crash_seed, detail);
         Ok(())
+    }
+
+    /// Damages data at rest: a decayed bit in a file the fault pattern matches, or a blob's
+    /// content under another blob's name. Returns what happened.
+    fn damage(&mut self, kind: FaultKind) -> Result<String, RunError> {
+        let Some(mount) = self.mount else {
+            return Ok("no lazy filesystem: nothing damaged".into());
+        };
+        let done = if kind == FaultKind::BitRot {
+            mount.rot(&self.config.fault_pattern, ROT_TAIL_MARGIN_BYTES)?
+        } else {
+            mount.misplace(&blob_pattern(&self.config.fault_pattern))?
+        };
+        Ok(done.unwrap_or_else(|| "no file to damage yet".into()))
     }
 
     /// Keeps the durable image as it was just before a crash, for the bundle.
@@ -305,6 +320,8 @@ impl<'a> Nemesis<'a> {
                 Ok(took) => times.push(format!("slot {slot} recovered in {} ms", took.as_millis())),
                 Err(why) => {
                     let failure = format!("after {}: slot {slot}: {why}", kind.name());
+                    // In the history, so the checks know the store refused to start.
+                    self.recorder.fault(RECOVERY_FAILED, &failure);
                     self.report.recovery_failure = Some(failure.clone());
                     return Ok(failure);
                 }
@@ -334,17 +351,46 @@ impl<'a> Nemesis<'a> {
     }
 }
 
+/// The nemesis event recorded when a restarted process did not recover.
+pub const RECOVERY_FAILED: &str = "recovery_failed";
+
+/// Bytes before a file's durable end that `bit_rot` never hits: more than any record of a
+/// log, so the flipped bit is never in a last record a store may cut as torn.
+pub const ROT_TAIL_MARGIN_BYTES: u64 = 4096;
+
+/// The files `misplaced_blob` aims at: blob directories under the fault pattern.
+pub fn blob_pattern(fault_pattern: &str) -> String {
+    let base = fault_pattern
+        .trim_end_matches("**")
+        .trim_end_matches('*')
+        .trim_end_matches('/');
+    if base.is_empty() {
+        "**/blobs/*".to_owned()
+    } else {
+        format!("{base}/**/blobs/*")
+    }
+}
+
 /// The configured weights, zero for faults not enabled or not promised, and zero for faults
 /// only promised to be detected unless this run is one of every `detect_every` runs (a run
-/// with such a fault holds the store to less, so most runs are kept free of them).
+/// with such a fault holds the store to less, so most runs are kept free of them). Faults a
+/// store must detect to be excused ([`FaultKind::detection_required`]) get runs of their own
+/// (seed modulo `detect_every` is `detect_every / 2 - 1`), kept apart from the faults that
+/// excuse data loss outright, which would hide a store that lost data without detecting it.
 pub fn effective_weights(config: &RunConfig, promises: &Promises) -> FaultWeights {
     let mut weights = config.weights.clone();
-    let detect_run =
-        config.detect_every > 0 && config.seed % config.detect_every == config.detect_every - 1;
+    let every = config.detect_every;
+    let detect_run = every > 0 && config.seed % every == every - 1;
+    let strict_run = every >= 4 && config.seed % every == every / 2 - 1;
     for kind in FaultKind::ALL {
+        let run_allows = if kind.detection_required() {
+            strict_run
+        } else {
+            detect_run
+        };
         let enabled = match promises.for_fault(kind) {
             Some(Promise::Survive) => config.faults.contains(&kind),
-            Some(Promise::Detect) => config.faults.contains(&kind) && detect_run,
+            Some(Promise::Detect) => config.faults.contains(&kind) && run_allows,
             None => false,
         };
         if !enabled {
@@ -365,6 +411,8 @@ fn set_weight(weights: &mut FaultWeights, kind: FaultKind, weight: u32) {
         FaultKind::Enospc => &mut weights.enospc,
         FaultKind::BitFlip => &mut weights.bit_flip,
         FaultKind::MisdirectedWrite => &mut weights.misdirected_write,
+        FaultKind::BitRot => &mut weights.bit_rot,
+        FaultKind::MisplacedBlob => &mut weights.misplaced_blob,
         FaultKind::Heal => &mut weights.heal,
     };
     *slot = weight;
@@ -416,5 +464,23 @@ mod tests {
         let detect_run = effective_weights(&config(3), &promises);
         assert!(detect_run.bit_flip > 0);
         assert_eq!(detect_run.misdirected_write, 0);
+        assert_eq!(
+            detect_run.bit_rot, 0,
+            "strict detect faults have runs of their own"
+        );
+        let strict_run = effective_weights(&config(1), &promises);
+        assert!(strict_run.bit_rot > 0);
+        assert_eq!(
+            strict_run.bit_flip, 0,
+            "a lenient detect fault would excuse silent loss"
+        );
+    }
+
+    #[test]
+    fn misplaced_blobs_aim_at_blob_directories() {
+        let pattern = crate::lazyfs::PathPattern::new(&blob_pattern("store/**")).unwrap();
+        assert!(pattern.matches("store/blobs/snap-1.blob"));
+        assert!(!pattern.matches("store/wal/0001.wal"));
+        assert_eq!(blob_pattern("**"), "**/blobs/*");
     }
 }

@@ -109,8 +109,8 @@ impl Promises {
             FaultKind::PowerCut => "power_cut",
             FaultKind::FsyncEio => "fsync_error",
             FaultKind::Enospc => "disk_full",
-            FaultKind::BitFlip => "bit_flip",
-            FaultKind::MisdirectedWrite => "misplaced_write",
+            FaultKind::BitFlip | FaultKind::BitRot => "bit_flip",
+            FaultKind::MisdirectedWrite | FaultKind::MisplacedBlob => "misplaced_write",
         };
         self.by_fault.get(key).copied()
     }

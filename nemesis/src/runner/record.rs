@@ -173,7 +173,9 @@ pub fn invocation(op: &StoreOp) -> (&'static str, Option<Value>, Value) {
 }
 
 /// The completion event of `op` that ended with `outcome`: its type and result. A `cas`
-/// mismatch is an `ok` with result `false` (the model checks it), any other `fail` did nothing.
+/// mismatch is an `ok` with result `false` (the model checks it), any other `fail` did nothing
+/// and carries the answer's error code (`corrupt`, `unavailable`, ...), which the checker
+/// ignores and the detection check counts.
 pub fn completion(op: &StoreOp, outcome: &Outcome) -> (EventType, Value) {
     match outcome {
         Outcome::Ok(answer) => (EventType::Ok, ok_result(op, answer)),
@@ -183,7 +185,11 @@ pub fn completion(op: &StoreOp, outcome: &Outcome) -> (EventType, Value) {
         {
             (EventType::Ok, Value::Bool(false))
         }
-        Outcome::Fail(_) | Outcome::Unsent(_) => (EventType::Fail, Value::Nil),
+        Outcome::Fail(answer) => {
+            let code = answer.get("error").and_then(Json::as_str);
+            (EventType::Fail, code.map_or(Value::Nil, Value::from))
+        }
+        Outcome::Unsent(_) => (EventType::Fail, Value::Nil),
         Outcome::Info(_) => (EventType::Info, Value::Nil),
     }
 }

@@ -29,13 +29,19 @@ pub enum FaultKind {
     BitFlip,
     /// A write to a matching file lands at another offset.
     MisdirectedWrite,
+    /// A bit of a matching file's durable content decays at rest, neither in its header nor
+    /// near its end (where a torn write could explain it): a careful store must detect it.
+    BitRot,
+    /// A blob file's content lands under another blob's name (a misplaced write of a whole
+    /// file): a careful store must detect it.
+    MisplacedBlob,
     /// Clear every injected fault and resume every paused process.
     Heal,
 }
 
 impl FaultKind {
     /// Every action, in a fixed order (the order weights are drawn in).
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::KillOne,
         FaultKind::KillAll,
         FaultKind::Pause,
@@ -45,6 +51,8 @@ impl FaultKind {
         FaultKind::Enospc,
         FaultKind::BitFlip,
         FaultKind::MisdirectedWrite,
+        FaultKind::BitRot,
+        FaultKind::MisplacedBlob,
         FaultKind::Heal,
     ];
 
@@ -60,6 +68,8 @@ impl FaultKind {
             FaultKind::Enospc => "enospc",
             FaultKind::BitFlip => "bit_flip",
             FaultKind::MisdirectedWrite => "misdirected_write",
+            FaultKind::BitRot => "bit_rot",
+            FaultKind::MisplacedBlob => "misplaced_blob",
             FaultKind::Heal => "heal",
         }
     }
@@ -73,7 +83,17 @@ impl FaultKind {
                 | FaultKind::Enospc
                 | FaultKind::BitFlip
                 | FaultKind::MisdirectedWrite
+                | FaultKind::BitRot
+                | FaultKind::MisplacedBlob
         )
+    }
+
+    /// Whether a store that only promises to detect this fault is held to every check as long
+    /// as it shows no sign of having detected it (a `corrupt` answer, a refused start, a
+    /// `verify` problem): the fault is placed where detection is always possible, so losing
+    /// data silently breaks the promise.
+    pub fn detection_required(self) -> bool {
+        matches!(self, FaultKind::BitRot | FaultKind::MisplacedBlob)
     }
 }
 
@@ -99,6 +119,12 @@ pub struct FaultWeights {
     pub bit_flip: u32,
     /// Weight of `misdirected_write`.
     pub misdirected_write: u32,
+    /// Weight of `bit_rot`.
+    #[serde(default)]
+    pub bit_rot: u32,
+    /// Weight of `misplaced_blob`.
+    #[serde(default)]
+    pub misplaced_blob: u32,
     /// Weight of `heal`.
     pub heal: u32,
     /// A paused process stays paused at least this long (ms) before `resume` or `heal` may
@@ -120,6 +146,8 @@ impl Default for FaultWeights {
             enospc: 1,
             bit_flip: 1,
             misdirected_write: 1,
+            bit_rot: 2,
+            misplaced_blob: 2,
             heal: 2,
             pause_hold_ms: 2_200,
         }
@@ -139,6 +167,8 @@ impl FaultWeights {
             FaultKind::Enospc => self.enospc,
             FaultKind::BitFlip => self.bit_flip,
             FaultKind::MisdirectedWrite => self.misdirected_write,
+            FaultKind::BitRot => self.bit_rot,
+            FaultKind::MisplacedBlob => self.misplaced_blob,
             FaultKind::Heal => self.heal,
         }
     }

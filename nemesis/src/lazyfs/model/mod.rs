@@ -11,9 +11,12 @@
 //! and durable contents and pending write data; every entry of either namespace names an
 //! existing inode; an inode's `live_parent` / `durable_parent` is the entry naming it.
 
+mod damage;
 mod data;
 mod namespace;
 mod sync;
+
+pub use damage::DurableFile;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;

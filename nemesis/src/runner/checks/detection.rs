@@ -1,0 +1,160 @@
+//! Whether the faults a store only promises to *detect* excuse lost data in a run.
+//!
+//! A detect promise lets a store lose data, but only data it knows it lost: it must not return
+//! it as valid. Faults that may be indistinguishable from a torn write (a flipped bit read from
+//! a last record, a misdirected write) excuse every loss. Faults placed where a careful store
+//! can always tell ([`FaultKind::detection_required`]: a bit decayed inside a file, away from
+//! its ends; a blob under another blob's name) excuse loss only once the store showed it
+//! detected something: a `corrupt` answer, a process that refused to start, a `verify`
+//! problem. A store that shows none of these is held to every check: it lost or changed data
+//! without noticing.
+
+use std::io::BufRead;
+
+use history::{EventType, History, HistoryReader, Process, Value};
+
+use super::CheckInputs;
+use crate::runner::nemesis::RECOVERY_FAILED;
+use crate::runner::schedule::FaultKind;
+
+/// What the run's detect-only faults excuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excuse {
+    /// Whether data loss is excused (the checks that data may fail are `not_held`).
+    pub excused: bool,
+    /// For runs with faults that require detection: what the store showed, for the report.
+    pub detection: Option<String>,
+}
+
+/// Decides the excuse of a run from its recorded history (`raw`: the history file's lines, for
+/// the error codes of `fail` answers, which pairing drops) and the check inputs.
+pub fn excuse(raw: impl BufRead, recorded: &History, inputs: &CheckInputs) -> Excuse {
+    let injected = |kinds: &[FaultKind]| {
+        recorded
+            .faults
+            .iter()
+            .filter(|fault| kinds.iter().any(|kind| kind.name() == fault.f))
+            .map(|fault| fault.f.clone())
+            .collect::<Vec<_>>()
+    };
+    let required = injected(&[FaultKind::BitRot, FaultKind::MisplacedBlob]);
+    let lenient = injected(&[FaultKind::BitFlip, FaultKind::MisdirectedWrite]);
+    if !inputs.detect_only || required.is_empty() || !lenient.is_empty() {
+        return Excuse {
+            excused: inputs.detect_only,
+            detection: None,
+        };
+    }
+    let mut signs = Vec::new();
+    let corrupt_answers = corrupt_answers(raw);
+    if corrupt_answers > 0 {
+        signs.push(format!("{corrupt_answers} `corrupt` answers"));
+    }
+    let refused = recorded
+        .faults
+        .iter()
+        .filter(|fault| fault.f == RECOVERY_FAILED)
+        .count();
+    if refused > 0 {
+        signs.push(format!("{refused} restarts refused"));
+    }
+    if let Some(problems) = inputs.verify_problems.as_ref().filter(|p| !p.is_empty()) {
+        signs.push(format!("verify: {}", problems.join("; ")));
+    }
+    let mut kinds = required.clone();
+    kinds.dedup();
+    let detection = if signs.is_empty() {
+        format!(
+            "{} injected and never detected (no `corrupt` answer, no refused restart, no \
+             verify problem): every check is held",
+            kinds.join(", ")
+        )
+    } else {
+        format!(
+            "{} injected and detected: {}",
+            kinds.join(", "),
+            signs.join(", ")
+        )
+    };
+    Excuse {
+        excused: !signs.is_empty(),
+        detection: Some(detection),
+    }
+}
+
+/// `fail` completions whose value is the error code `corrupt`.
+fn corrupt_answers(raw: impl BufRead) -> usize {
+    HistoryReader::new(raw)
+        .filter_map(Result::ok)
+        .filter(|(_, event)| {
+            event.kind == EventType::Fail
+                && matches!(event.process, Process::Client(_))
+                && event.value == Value::from("corrupt")
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use history::Fault;
+
+    fn recorded(faults: &[&str]) -> History {
+        History {
+            operations: Vec::new(),
+            faults: faults
+                .iter()
+                .enumerate()
+                .map(|(line, f)| Fault {
+                    f: (*f).to_owned(),
+                    value: Value::Nil,
+                    time_ns: line as u64,
+                    line: line + 1,
+                })
+                .collect(),
+        }
+    }
+
+    fn detect_only() -> CheckInputs {
+        CheckInputs {
+            detect_only: true,
+            verify_problems: Some(Vec::new()),
+            ..CheckInputs::default()
+        }
+    }
+
+    const CORRUPT: &str = "{\"process\":3,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k0\"}\n\
+                           {\"process\":3,\"type\":\"fail\",\"f\":\"get\",\"key\":\"k0\",\"value\":\"corrupt\"}\n";
+
+    #[test]
+    fn silent_loss_after_a_fault_that_requires_detection_is_held() {
+        let silent = excuse(
+            &b""[..],
+            &recorded(&["kill_one", "bit_rot"]),
+            &detect_only(),
+        );
+        assert!(!silent.excused, "{silent:?}");
+        assert!(silent.detection.unwrap().contains("never detected"));
+    }
+
+    #[test]
+    fn a_corrupt_answer_a_refused_restart_or_a_verify_problem_excuses_it() {
+        let rot = recorded(&["bit_rot"]);
+        assert!(excuse(CORRUPT.as_bytes(), &rot, &detect_only()).excused);
+        let refused = recorded(&["misplaced_blob", RECOVERY_FAILED]);
+        assert!(excuse(&b""[..], &refused, &detect_only()).excused);
+        let verify = CheckInputs {
+            verify_problems: Some(vec!["blob snap-1: checksum".into()]),
+            ..detect_only()
+        };
+        assert!(excuse(&b""[..], &rot, &verify).excused);
+    }
+
+    #[test]
+    fn lenient_faults_excuse_as_before() {
+        let both = recorded(&["bit_rot", "bit_flip"]);
+        assert!(excuse(&b""[..], &both, &detect_only()).excused);
+        let not_detect = CheckInputs::default();
+        assert!(!excuse(&b""[..], &recorded(&["bit_flip"]), &not_detect).excused);
+    }
+}
