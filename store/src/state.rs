@@ -253,8 +253,9 @@ impl State {
             // Planted bug 13 (Pulp's incomplete repository version): each operation of a batch
             // is applied as soon as its record is read, as if it were a plain write. While the
             // writer holds the state mutex nobody sees the difference; but a batch whose commit
-            // record never became durable (a power cut, a kill, a full disk mid-batch) is then
-            // partly visible, before and after recovery.
+            // record never became durable (a power cut tearing the write that carried it, a
+            // kill between the two writes of a batch that spans a segment roll) is partly
+            // visible to the recovery and to any process catching up on that log.
             open.ops.push(op.clone());
             self.apply_batch_op(op, lsn);
             return Ok(());
