@@ -134,4 +134,24 @@ mod tests {
         io.sync_dir(dir.path()).unwrap();
         assert_eq!(syncs.load(Ordering::SeqCst), 2);
     }
+
+    #[test]
+    fn the_hook_runs_over_any_io() {
+        let disk = crate::io::sim::SimDisk::new();
+        let dir = Path::new("/d");
+        disk.create_dir_all(dir).unwrap();
+        let syncs = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&syncs);
+        let io = SyncHookIo::over(Arc::new(disk.clone()), move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        let file = io.create_new(&dir.join("f")).unwrap();
+        file.write_at(0, b"synced").unwrap();
+        file.sync().unwrap();
+        io.sync_dir(dir).unwrap();
+        assert_eq!(syncs.load(Ordering::SeqCst), 1);
+        disk.power_cut(1);
+        assert_eq!(disk.read(&dir.join("f")).unwrap(), b"synced");
+    }
 }

@@ -54,3 +54,34 @@ fn a_failed_sync_marks_its_pages_clean_and_a_kill_before_sync_does_not() {
     disk.power_cut(7);
     assert_eq!(disk.read(&dir.join("f")).unwrap(), b"headbacktail");
 }
+
+/// A disk with a synced file that has an unsynced tail, and an unsynced directory entry.
+fn disk_with_unsynced_writes() -> (SimDisk, Box<dyn IoFile>) {
+    let disk = SimDisk::new();
+    let dir = Path::new("/d");
+    disk.create_dir_all(dir).unwrap();
+    let file = disk.create_new(&dir.join("f")).unwrap();
+    disk.sync_dir(dir).unwrap();
+    file.write_at(0, b"synced").unwrap();
+    file.sync().unwrap();
+    file.write_at(6, &[1u8; 2000]).unwrap();
+    disk.create_new(&dir.join("unsynced name")).unwrap();
+    (disk, file)
+}
+
+#[test]
+fn a_crashed_copy_is_what_a_power_cut_leaves_and_the_disk_runs_on() {
+    let dir = Path::new("/d");
+    let (disk, file) = disk_with_unsynced_writes();
+    let crashed = disk.crashed_copy(3);
+    let (cut, _) = disk_with_unsynced_writes();
+    cut.power_cut(3);
+    let read = |disk: &SimDisk| disk.read(&dir.join("f")).unwrap();
+    assert_eq!(read(&crashed), read(&cut));
+    assert_eq!(crashed.list_dir(dir).unwrap(), vec!["f".to_string()]);
+    // The original keeps its page cache and directory entries, apart from the copy.
+    assert_eq!(read(&disk).len(), 2006);
+    assert_eq!(disk.list_dir(dir).unwrap().len(), 2);
+    file.write_at(0, b"later").unwrap();
+    assert!(read(&crashed).starts_with(b"synced"));
+}
