@@ -1,10 +1,14 @@
 //! Pins: files in `DIR/pins/` naming blobs that garbage collection must keep because a reader
-//! (a pinned snapshot) may still read them. Any process may create or remove its own pins; GC
-//! reads them all.
+//! (a pinned snapshot) or an in-flight write may still need them. Any process may create or
+//! remove its own pins; GC reads them all.
 //!
-//! A pin is written to `pins/<pid>-<nonce>.tmp` and renamed to `pins/<pid>-<nonce>.pin`, so a
-//! reader sees either no pin or a whole one. Pins need no fsync: a pin protects a live reader,
-//! and a crash ends the reader with the pin. Layout (UTF-8 text, one field per line):
+//! Holders in one process share one pin file per blob ([`pin_blobs`], [`table::PinTable`]):
+//! `pins/<pid>-<host tag>-b-<blob id>.pin`, created by the first holder of this process and
+//! removed by the last. The host tag is the CRC32C of the host's name in 8 hex digits, so the
+//! name alone says whose pin it is. A pin is written to the same name ending `.tmp` and renamed,
+//! so a live process's pin is either absent or whole. Pins need no fsync: a pin protects a live
+//! holder, and a crash (a power cut too) ends the holder with the pin; a pin a power cut left
+//! empty or torn belongs to a dead process. Layout (UTF-8 text, one field per line):
 //!
 //! ```text
 //! faultline-pin 1
@@ -13,12 +17,9 @@
 //! blob <blob id>          (zero or more lines)
 //! ```
 //!
-//! Pins taken through [`pin_blobs`] are shared inside a process: one file per blob,
-//! `pins/<pid>-b-<blob id>.pin`, created by the first holder of this process and removed by the
-//! last ([`table::PinTable`]).
-//!
-//! GC is conservative: a pin it cannot read makes it keep every blob; a pin (or a `.tmp`) is
-//! ignored and removed only when it belongs to this host and its pid is dead.
+//! GC is conservative: a pin (or `.tmp`) whose name says it is this host's and whose pid is
+//! dead is removed, whatever its content; any other pin it cannot read makes it keep every
+//! blob.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -72,7 +73,7 @@ pub(crate) fn pin_blobs(io: &Arc<dyn Io>, dir: &Path, blobs: &[String]) -> io::R
         paths: Vec::with_capacity(blobs.len()),
     };
     for blob in blobs {
-        let name = format!("{}-b-{blob}", std::process::id());
+        let name = format!("{}-{}-b-{blob}", std::process::id(), host_tag(&hostname()));
         let path = pins_dir.join(format!("{name}.pin"));
         TABLE.acquire(&path, || {
             write_pin_file(
@@ -119,12 +120,12 @@ pub(crate) fn read_pins(io: &dyn Io, dir: &Path) -> io::Result<PinSet> {
     let host = hostname();
     for name in names {
         let path = pins.join(&name);
+        if owner(&name).is_some_and(|(pid, tag)| tag == host_tag(&host) && !pid_alive(pid)) {
+            let _ = io.remove_file(&path);
+            continue;
+        }
         if name.ends_with(".tmp") {
-            if owner_pid(&name).is_some_and(|pid| !pid_alive(pid)) {
-                let _ = io.remove_file(&path);
-            } else {
-                set.unreadable.push(name);
-            }
+            set.unreadable.push(name);
             continue;
         }
         let parsed = io.read(&path).ok().and_then(|bytes| parse_pin(&bytes));
@@ -163,8 +164,17 @@ fn parse_pin(bytes: &[u8]) -> Option<Pin> {
     Some(Pin { pid, host, blobs })
 }
 
-fn owner_pid(name: &str) -> Option<u32> {
-    name.split('-').next()?.parse().ok()
+/// The pid and host tag a pin file's name carries (`<pid>-<host tag>-b-...`).
+fn owner(name: &str) -> Option<(u32, &str)> {
+    let mut fields = name.splitn(3, '-');
+    let pid = fields.next()?.parse().ok()?;
+    let tag = fields.next()?;
+    Some((pid, tag))
+}
+
+/// The 8-hex-digit tag of a host's name in pin file names.
+fn host_tag(host: &str) -> String {
+    format!("{:08x}", crc32c::crc32c(host.as_bytes()))
 }
 
 /// Whether a process with this pid exists on this host.
@@ -241,5 +251,31 @@ mod tests {
         std::fs::write(dir.path().join("pins/dead.pin"), text).unwrap();
         assert_eq!(read_pins(&io, dir.path()).unwrap(), PinSet::default());
         assert!(!dir.path().join("pins/dead.pin").exists());
+    }
+
+    #[test]
+    fn a_torn_pin_is_removed_only_when_its_name_says_a_dead_process_of_this_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = StdIo;
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        std::fs::create_dir_all(dir.path().join("pins")).unwrap();
+        let ours = format!("{dead_pid}-{}-b-v-1.pin", host_tag(&hostname()));
+        let elsewhere = format!("{dead_pid}-{}-b-v-1.pin", host_tag("another-host"));
+        // What a power cut leaves of a pin renamed before its data reached the disk.
+        std::fs::write(dir.path().join("pins").join(&ours), b"").unwrap();
+        std::fs::write(
+            dir.path().join("pins").join(&elsewhere),
+            b"faultline-pin 1\npi",
+        )
+        .unwrap();
+        let set = read_pins(&io, dir.path()).unwrap();
+        assert_eq!(
+            set.unreadable,
+            vec![elsewhere],
+            "another host's torn pin keeps every blob"
+        );
+        assert!(!dir.path().join("pins").join(&ours).exists());
     }
 }
