@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use super::backend::{self, Lease};
 use super::holding::{keep_lease, release};
-use super::{takeover, values};
+use super::values;
 use super::{Outcome, StoreError, StoreOptions};
 use crate::lock::Epoch;
 use crate::record::{WalRecord, MAX_KEY_BYTES};
@@ -149,59 +149,6 @@ impl Core {
                 Err(error)
             }
         }
-    }
-
-    /// Reloads the snapshot if a newer one was published, writes again the log's tail records
-    /// the previous holder may not have made durable (`takeover`), then opens the Wal for the
-    /// lease's epoch (which makes what it read durable and cuts a torn tail) and applies the
-    /// records after the state's LSN.
-    fn catch_up(&self, inner: &mut Inner, lease: &Lease) -> Result<Wal, StoreError> {
-        if inner.needs_reload {
-            inner.state = State::new();
-        }
-        let io = &self.options.io;
-        let published = backend::read_manifest(io, &self.dir)?;
-        if published.covered_lsn() > inner.state.applied_lsn() {
-            inner.state = backend::load_snapshot(io, &self.dir, &published)?;
-        }
-        let after = Lsn(inner.state.applied_lsn());
-        let wal_dir = self.dir.join("wal");
-        // Build only on what is durable, even after another holder's failed fsync.
-        takeover::make_tail_durable(io.as_ref(), &wal_dir).map_err(|source| StoreError::Io {
-            what: "write the log's unproven tail again",
-            source,
-        })?;
-        let (wal, recovered) = match inner.durable_limit {
-            None => Wal::open(
-                self.options.io.clone(),
-                &wal_dir,
-                lease.epoch(),
-                after,
-                self.options.wal,
-            )?,
-            Some(failed) => Wal::reopen_after_failed_sync(
-                self.options.io.clone(),
-                &wal_dir,
-                lease.epoch(),
-                after,
-                failed,
-                self.options.wal,
-            )?,
-        };
-        for record in &recovered.records {
-            let decoded = values::read_record(io, &self.dir, record)?;
-            inner.state.apply(record.lsn.0, &decoded)?;
-        }
-        if wal.last_lsn().0 != inner.state.applied_lsn() {
-            return Err(StoreError::Wal(crate::wal::WalError::LogEndsBeforeLsn {
-                dir: wal_dir,
-                last_lsn: wal.last_lsn(),
-                expected_lsn: Lsn(inner.state.applied_lsn()),
-            }));
-        }
-        inner.needs_reload = false;
-        inner.durable_limit = None;
-        Ok(wal)
     }
 
     /// Runs `plan` on the caught-up state; appends the records it returns (applying each at

@@ -1,6 +1,9 @@
-//! Taking over the log: before a new holder builds on the records another holder left, it
-//! makes durable, by writing them itself, those that holder may never have made durable
-//! (store/PROTOCOL.md §2 step 3).
+//! Taking over the log ([`Core::catch_up`], store/PROTOCOL.md §2 and §3 step 2): reload a
+//! newer snapshot, make durable what the new holder will build on, open the Wal for the new
+//! epoch and apply the records after the state's LSN (reading their value blobs).
+//!
+//! Before a new holder builds on the records another holder left, it makes durable, by
+//! writing them itself, those that holder may never have made durable ([`make_tail_durable`]).
 //!
 //! Why writing and not just an fsync: a holder whose fsync failed leaves records whose pages
 //! the kernel marked clean. They read back from the page cache, yet no later fsync (by anyone)
@@ -16,10 +19,62 @@
 use std::io;
 use std::path::Path;
 
+use super::backend::{self, Lease};
+use super::core::{Core, Inner};
+use super::{values, StoreError};
 use crate::io::Io;
 use crate::lock::Epoch;
+use crate::state::State;
 use crate::wal::frame::{decode_frame, decode_segment_header, SEGMENT_HEADER_LEN};
-use crate::wal::Lsn;
+use crate::wal::{Lsn, Wal, WalError};
+
+impl Core {
+    /// Reloads the snapshot if a newer one was published, writes again the log's tail records
+    /// the previous holder may not have made durable ([`make_tail_durable`]), then opens the
+    /// Wal for the lease's epoch (which makes what it read durable and cuts a torn tail) and
+    /// applies the records after the state's LSN.
+    pub(super) fn catch_up(&self, inner: &mut Inner, lease: &Lease) -> Result<Wal, StoreError> {
+        if inner.needs_reload {
+            inner.state = State::new();
+        }
+        let io = &self.options.io;
+        let published = backend::read_manifest(io, &self.dir)?;
+        if published.covered_lsn() > inner.state.applied_lsn() {
+            inner.state = backend::load_snapshot(io, &self.dir, &published)?;
+        }
+        let after = Lsn(inner.state.applied_lsn());
+        let wal_dir = self.dir.join("wal");
+        make_tail_durable(io.as_ref(), &wal_dir).map_err(|source| StoreError::Io {
+            what: "write the log's unproven tail again",
+            source,
+        })?;
+        let (wal, recovered) = match inner.durable_limit {
+            None => Wal::open(io.clone(), &wal_dir, lease.epoch(), after, self.options.wal)?,
+            Some(failed) => Wal::reopen_after_failed_sync(
+                io.clone(),
+                &wal_dir,
+                lease.epoch(),
+                after,
+                failed,
+                self.options.wal,
+            )?,
+        };
+        for record in &recovered.records {
+            let decoded = values::read_record(io, &self.dir, record)?;
+            inner.state.apply(record.lsn.0, &decoded)?;
+        }
+        if wal.last_lsn().0 != inner.state.applied_lsn() {
+            return Err(StoreError::Wal(WalError::LogEndsBeforeLsn {
+                dir: wal_dir,
+                last_lsn: wal.last_lsn(),
+                expected_lsn: Lsn(inner.state.applied_lsn()),
+            }));
+        }
+        inner.needs_reload = false;
+        inner.durable_limit = None;
+        Ok(wal)
+    }
+}
 
 /// Writes again, then fsyncs, the records of the log's tail segment in `wal_dir` after its
 /// last frame's `durable_lsn`. Returns how many bytes were written (0: nothing unproven).
