@@ -1,12 +1,17 @@
 //! Checker throughput on generated histories: a CAS register and a 64-key map, 5 to 50
 //! clients, 1k to 100k operations, each clean (must be ok), with one impossible read and with
-//! one stale read (both must be violations). Prints operations checked per second.
+//! one stale read (both must be violations). Prints operations checked per second, for the
+//! default check (`ours_ms`: a violation is shrunk to a small core) and for a verdict only
+//! (`verdict_ms`: `shrink_checks_max` 0, the violation still confirmed exactly), which is what
+//! Porcupine's `CheckOperations` computes.
 //!
 //! Peer: with `PORCUPINE_DRIVER=/path/to/porcupine-driver` (see `history/peer/README.md`)
 //! each history is also written to a file and checked by Porcupine in the same run, on the
 //! same machine; the table then shows Porcupine's check time (measured inside the driver,
-//! after reading the file), its whole-process time, the ratio of the two check times and
-//! whether the verdicts agree. Without it, the peer is reported as not available.
+//! after reading the file), its whole-process time, the ratios of its check time to ours
+//! (`ratio`: to our verdict-only check; `ratio_core`: to our default check, which also
+//! shrinks) and whether the verdicts agree. Without it, the peer is reported as not
+//! available.
 //!
 //! `BENCH_PLAIN=1` adds faultline's plain search (`CheckOptions::reductions` off) on the same
 //! history, with the speed-up of the reductions (a lower bound, `>=`, where the plain search
@@ -76,6 +81,7 @@ struct Tally {
     disagreements: usize,
     peer_rows: usize,
     ratio_min: Option<f64>,
+    ratio_core_min: Option<f64>,
 }
 
 fn main() {
@@ -86,6 +92,10 @@ fn main() {
     };
     let plain_options = CheckOptions {
         reductions: false,
+        ..options.clone()
+    };
+    let verdict_options = CheckOptions {
+        shrink_checks_max: 0,
         ..options.clone()
     };
     let plain = std::env::var_os("BENCH_PLAIN").is_some();
@@ -105,16 +115,16 @@ fn main() {
         None => println!("peer: Porcupine not available (set PORCUPINE_DRIVER, see history/peer/README.md); faultline only"),
     }
     print!(
-        "{:<9} {:>7} {:>7} {:<8} {:<9} {:>9} {:>11}",
-        "workload", "clients", "ops", "history", "verdict", "ours_ms", "ours_ops/s"
+        "{:<9} {:>7} {:>7} {:<8} {:<9} {:>9} {:>10} {:>11}",
+        "workload", "clients", "ops", "history", "verdict", "ours_ms", "verdict_ms", "ops/s"
     );
     if plain {
         print!(" {:<9} {:>9} {:>8}", "plain", "plain_ms", "speedup");
     }
     if peer.is_some() {
         print!(
-            " {:<9} {:>9} {:>11} {:>11} {:>8} {:>5}",
-            "porcupine", "por_ms", "por_ops/s", "por_proc_ms", "ratio", "agree"
+            " {:<9} {:>9} {:>11} {:>11} {:>8} {:>10} {:>5}",
+            "porcupine", "por_ms", "por_ops/s", "por_proc_ms", "ratio", "ratio_core", "agree"
         );
     }
     println!("  expected");
@@ -141,10 +151,15 @@ fn main() {
         }
         for (label, history, expected) in &histories {
             let (verdict, elapsed) = ours(model, history, &options);
-            let ops_per_s = history.operations.len() as f64 / elapsed.as_secs_f64();
+            let (verdict_only, verdict_elapsed) = ours(model, history, &verdict_options);
+            if verdict_only != verdict && verdict_only != "unknown" && verdict != "unknown" {
+                tally.wrong += 1;
+            }
+            let ops_per_s = history.operations.len() as f64 / verdict_elapsed.as_secs_f64();
             print!(
-                "{name:<9} {clients:>7} {operations:>7} {label:<8} {verdict:<9} {:>9.1} {ops_per_s:>11.0}",
-                milliseconds(elapsed)
+                "{name:<9} {clients:>7} {operations:>7} {label:<8} {verdict:<9} {:>9.1} {:>10.1} {ops_per_s:>11.0}",
+                milliseconds(elapsed),
+                milliseconds(verdict_elapsed)
             );
             if plain {
                 let (plain_verdict, plain_elapsed) = ours(model, history, &plain_options);
@@ -169,7 +184,12 @@ fn main() {
                 let run = peer
                     .run(&path, deadline)
                     .unwrap_or_else(|error| panic!("{error}"));
-                print_peer(&run, verdict, elapsed, history.operations.len(), &mut tally);
+                let ours = Ours {
+                    verdict: verdict_only,
+                    verdict_elapsed,
+                    elapsed,
+                };
+                print_peer(&run, &ours, history.operations.len(), &mut tally);
             }
             let judged = match verdict {
                 "unknown" => {
@@ -192,18 +212,41 @@ fn main() {
     match (&peer, tally.ratio_min) {
         (None, _) => println!("Porcupine: not available in this run; no comparison made."),
         (Some(_), ratio_min) => println!(
-            "Porcupine: {} histories; verdicts disagree on {}; slowest ratio (Porcupine check time / ours, rows where both decided): {}",
+            "Porcupine: {} histories; verdicts disagree on {}; lowest ratio of Porcupine's check time to ours where both decided: {} (verdict only), {} (with shrinking)",
             tally.peer_rows,
             tally.disagreements,
             ratio_min.map_or("n/a".to_string(), |ratio| format!("{ratio:.1}x")),
+            tally
+                .ratio_core_min
+                .map_or("n/a".to_string(), |ratio| format!("{ratio:.1}x")),
         ),
     }
 }
 
+/// Our figures for one history.
+struct Ours {
+    /// The verdict-only check's verdict.
+    verdict: &'static str,
+    verdict_elapsed: Duration,
+    /// The default check (with shrinking).
+    elapsed: Duration,
+}
+
+/// `por / ours` as text: `>=` where Porcupine ran out of time, `n/a` where we did.
+fn ratio_text(ours: &str, peer: &str, ratio: f64) -> String {
+    match (ours, peer) {
+        ("unknown", _) => "n/a".to_string(),
+        (_, "unknown") => format!(">={ratio:.0}x"),
+        _ => format!("{ratio:.1}x"),
+    }
+}
+
 /// Prints Porcupine's columns of one row and counts its agreement.
-fn print_peer(run: &PeerRun, verdict: &str, elapsed: Duration, ops: usize, tally: &mut Tally) {
+fn print_peer(run: &PeerRun, ours: &Ours, ops: usize, tally: &mut Tally) {
     tally.peer_rows += 1;
-    let ratio = run.check.as_secs_f64() / elapsed.as_secs_f64();
+    let verdict = ours.verdict;
+    let ratio = run.check.as_secs_f64() / ours.verdict_elapsed.as_secs_f64();
+    let ratio_core = run.check.as_secs_f64() / ours.elapsed.as_secs_f64();
     let decided = verdict != "unknown" && run.verdict != "unknown";
     let agree = match (decided, run.verdict == verdict) {
         (false, _) => "n/a",
@@ -213,20 +256,21 @@ fn print_peer(run: &PeerRun, verdict: &str, elapsed: Duration, ops: usize, tally
             "NO"
         }
     };
-    // Where Porcupine ran out of time, ours is at least this much faster.
-    let ratio_text = match (verdict, run.verdict.as_str()) {
-        ("unknown", _) => "n/a".to_string(),
-        (_, "unknown") => format!(">={ratio:.0}x"),
-        _ => {
-            tally.ratio_min = Some(tally.ratio_min.map_or(ratio, |min: f64| min.min(ratio)));
-            format!("{ratio:.1}x")
-        }
-    };
+    if decided {
+        tally.ratio_min = Some(tally.ratio_min.map_or(ratio, |min: f64| min.min(ratio)));
+        tally.ratio_core_min = Some(
+            tally
+                .ratio_core_min
+                .map_or(ratio_core, |min: f64| min.min(ratio_core)),
+        );
+    }
     print!(
-        " {:<9} {:>9.1} {:>11.0} {:>11.1} {ratio_text:>8} {agree:>5}",
+        " {:<9} {:>9.1} {:>11.0} {:>11.1} {:>8} {:>10} {agree:>5}",
         run.verdict,
         milliseconds(run.check),
         ops as f64 / run.check.as_secs_f64(),
         milliseconds(run.process),
+        ratio_text(verdict, &run.verdict, ratio),
+        ratio_text(verdict, &run.verdict, ratio_core),
     );
 }

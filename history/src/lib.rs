@@ -11,9 +11,10 @@
 //! The checker is Wing–Gong/Lowe's search with memoisation of (linearized set, model state),
 //! split by the model's partitions (P-compositionality) and run in parallel. `fail` operations
 //! are dropped; `info` operations may take effect at any time after their call, or never.
-//! The memoisation cache keys linearized sets by a 128-bit fingerprint; a collision could only
-//! prune a branch, so a violation is always re-confirmed with exact sets before it is
-//! reported, and "linearizable" never rests on a fingerprint. A confirmed violation is shrunk:
+//! The memoisation cache keys linearized sets by a 128-bit fingerprint and model states by a
+//! 64-bit hash (it keeps no copy of a state); a collision could only prune a branch, so a
+//! violation is always re-confirmed with exact sets and states before it is reported, and
+//! "linearizable" never rests on a fingerprint. A confirmed violation is shrunk:
 //! the history is cut at the earliest time it is already non-linearizable, then operations
 //! are relaxed (made `info`-like) while it stays so; what stays strict is the core.
 //!

@@ -51,16 +51,36 @@ fn subset(small: &[u64], large: &InfoSet) -> bool {
         .all(|(mine, theirs)| mine & !theirs == 0)
 }
 
-/// The `info` sets explored for one (key, state); one set inline, as most have one.
+/// The `info` sets explored for one (key, state); one set inline, as most have one, and
+/// without an allocation when the partition has at most 64 `info` operations.
 enum InfoSets {
+    Word(u64),
     One(Box<[u64]>),
     Many(Vec<Box<[u64]>>),
 }
 
 impl InfoSets {
-    fn as_slice(&self) -> &[Box<[u64]>] {
+    fn first(info: &InfoSet) -> InfoSets {
+        match info.words.as_slice() {
+            [] => InfoSets::Word(0),
+            [word] => InfoSets::Word(*word),
+            words => InfoSets::One(words.into()),
+        }
+    }
+
+    /// Whether an explored set is a subset of `info` (which is then dominated).
+    fn dominates(&self, info: &InfoSet) -> bool {
         match self {
-            InfoSets::One(set) => std::slice::from_ref(set),
+            InfoSets::Word(word) => word & !info.words.first().copied().unwrap_or(0) == 0,
+            InfoSets::One(set) => subset(set, info),
+            InfoSets::Many(sets) => sets.iter().any(|explored| subset(explored, info)),
+        }
+    }
+
+    fn into_vec(self) -> Vec<Box<[u64]>> {
+        match self {
+            InfoSets::Word(word) => vec![Box::new([word])],
+            InfoSets::One(set) => vec![set],
             InfoSets::Many(sets) => sets,
         }
     }
@@ -95,7 +115,7 @@ impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
         let set_bytes = info.words.len() * 8;
         match self.explored.entry((key, state)) {
             Entry::Vacant(vacant) => {
-                vacant.insert(InfoSets::One(info.words.clone().into_boxed_slice()));
+                vacant.insert(InfoSets::first(info));
                 Some(
                     std::mem::size_of::<(K, S, InfoSets)>()
                         + key_heap_bytes
@@ -104,19 +124,11 @@ impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
                 )
             }
             Entry::Occupied(mut occupied) => {
-                if occupied
-                    .get()
-                    .as_slice()
-                    .iter()
-                    .any(|explored| subset(explored, info))
-                {
+                if occupied.get().dominates(info) {
                     return None;
                 }
-                let mut sets: Vec<Box<[u64]>> =
-                    match std::mem::replace(occupied.get_mut(), InfoSets::Many(Vec::new())) {
-                        InfoSets::One(set) => vec![set],
-                        InfoSets::Many(sets) => sets,
-                    };
+                let mut sets =
+                    std::mem::replace(occupied.get_mut(), InfoSets::Many(Vec::new())).into_vec();
                 sets.retain(|explored| !info.is_subset_of(explored));
                 sets.push(info.words.clone().into_boxed_slice());
                 *occupied.get_mut() = InfoSets::Many(sets);

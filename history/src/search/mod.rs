@@ -29,7 +29,9 @@ pub struct CheckOptions {
     pub memory_budget_bytes: usize,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
-    /// At most this many extra searches to shrink a violation to its core.
+    /// At most this many extra searches to shrink a violation to its core; 0 reports the
+    /// whole partition as the core (the violation is still confirmed exactly): a verdict
+    /// only, as fast as the search that found it.
     pub shrink_checks_max: usize,
     /// Each of those searches gives up after this many steps plus 8 per operation (the
     /// operations it tried to relax then stay in the core).

@@ -55,9 +55,13 @@ pub(crate) enum Reduction {
 /// Applies the reductions to one partition.
 pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
     let every = || (0..ops.len()).collect();
-    let accesses: Vec<Access> = ops.iter().map(|op| model.access(op)).collect();
-    if accesses.contains(&Access::Opaque) {
-        return Reduction::Search(every());
+    let mut accesses: Vec<Access> = Vec::with_capacity(ops.len());
+    for op in ops {
+        match model.access(op) {
+            // Stop at the first: the values the others would clone are not needed.
+            Access::Opaque => return Reduction::Search(every()),
+            access => accesses.push(access),
+        }
     }
     if let Some(impossible) = impossible_observation(model, ops, &accesses) {
         return Reduction::Impossible {

@@ -138,7 +138,9 @@ fn exact_fails<M: Model>(model: &M, ops: &[(usize, Operation)], limits: &Limits)
 }
 
 /// Confirms exactly that `ops` (found non-linearizable with fingerprints) is a violation and
-/// shrinks it, with at most `checks_max` searches.
+/// shrinks it, with at most `checks_max` searches. The violation is confirmed on the whole
+/// partition first, so a bound hit while shrinking only leaves the core larger (not
+/// minimal), never turns the violation into "unknown".
 pub(crate) fn confirm<M: Model>(
     model: &M,
     ops: &[&Operation],
@@ -146,6 +148,12 @@ pub(crate) fn confirm<M: Model>(
     checks_max: usize,
     steps_max: u64,
 ) -> Confirmation {
+    let whole: Vec<(usize, Operation)> = ops.iter().map(|op| (*op).clone()).enumerate().collect();
+    match exact_fails(model, &whole, limits) {
+        Search::NotLinearizable { .. } => {}
+        Search::Linearizable => return Confirmation::Linearizable,
+        other => return Confirmation::Unconfirmed(other),
+    }
     let capped_limits = Limits {
         steps_max: Some(steps_max + 8 * ops.len() as u64),
         ..*limits
@@ -157,36 +165,26 @@ pub(crate) fn confirm<M: Model>(
         checks_left: checks_max,
         capped: false,
     };
-    let failing_prefix = shrinker.shortest_failing_prefix(ops);
-    match exact_fails(model, &failing_prefix, limits) {
-        Search::NotLinearizable { .. } => {}
-        Search::Linearizable if failing_prefix.len() == ops.len() => {
-            return Confirmation::Linearizable
-        }
-        Search::Linearizable => {
-            // The fast prefix search was misled; confirm on the whole partition instead.
-            let whole: Vec<(usize, Operation)> =
-                ops.iter().map(|op| (*op).clone()).enumerate().collect();
-            return match exact_fails(model, &whole, limits) {
-                Search::NotLinearizable { .. } => {
-                    let core = (0..ops.len()).collect();
-                    Confirmation::Violation(Confirmed {
-                        core,
-                        core_minimal: false,
-                    })
-                }
-                Search::Linearizable => Confirmation::Linearizable,
-                other => Confirmation::Unconfirmed(other),
-            };
-        }
-        other => return Confirmation::Unconfirmed(other),
+    let mut failing_prefix = shrinker.shortest_failing_prefix(ops);
+    // The fast prefix searches may have been misled (or stopped by a bound): keep the prefix
+    // only if it fails exactly.
+    if failing_prefix.len() != whole.len()
+        && !matches!(
+            exact_fails(model, &failing_prefix, limits),
+            Search::NotLinearizable { .. }
+        )
+    {
+        failing_prefix = whole;
     }
     let mut shrunk = failing_prefix.clone();
     let mut core_minimal = shrinker.relax_chunks(&mut shrunk) && !shrinker.capped;
-    if !matches!(
-        exact_fails(model, &shrunk, limits),
-        Search::NotLinearizable { .. }
-    ) {
+    // Nothing relaxed (no checks allowed, or none succeeded): confirmed exactly above.
+    if shrunk != failing_prefix
+        && !matches!(
+            exact_fails(model, &shrunk, limits),
+            Search::NotLinearizable { .. }
+        )
+    {
         shrunk = failing_prefix;
         core_minimal = false;
     }

@@ -7,12 +7,12 @@
 //! undo the last choice (backtrack). An `info` operation returns at +infinity: reaching the
 //! first such return means every remaining operation is `info` and may not have happened.
 
-use super::bitset::{Bitset, ExactKey};
+use super::bitset::{Bitset, ExactKey, FastHash};
 use super::entries::{Entries, HEAD, NONE};
 use super::memo::{InfoSet, Memo};
 use super::stranded::{Stranded, UNKNOWN};
 use crate::{Model, Operation};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -60,30 +60,42 @@ pub(crate) enum Search {
     TooLong,
 }
 
-/// How the memoisation cache identifies a linearized set.
+/// How the memoisation cache identifies a linearized set, and the model state beside it.
 pub(crate) trait CacheKey: Hash + Eq + Send + 'static {
+    /// What the cache keeps of a state.
+    type StateKey<S: Clone + Hash + Eq + Send + 'static>: Hash + Eq + Send + 'static;
     fn of(bits: &Bitset) -> Self;
     fn heap_bytes(&self) -> usize;
+    fn state_key<S: Clone + Hash + Eq + Send + 'static>(state: &S) -> Self::StateKey<S>;
 }
 
-/// Fast mode: a 128-bit fingerprint. A collision can only prune a branch (a spurious
-/// violation, which the caller re-checks exactly), never produce a wrong "linearizable".
+/// Fast mode: a 128-bit fingerprint of the set and a 64-bit hash of the state (no copy of
+/// the state is kept). A collision can only prune a branch (a spurious violation, which the
+/// caller re-checks exactly), never produce a wrong "linearizable".
 impl CacheKey for u128 {
+    type StateKey<S: Clone + Hash + Eq + Send + 'static> = u64;
     fn of(bits: &Bitset) -> Self {
         bits.fingerprint()
     }
     fn heap_bytes(&self) -> usize {
         0
     }
+    fn state_key<S: Clone + Hash + Eq + Send + 'static>(state: &S) -> u64 {
+        FastHash.hash_one(state)
+    }
 }
 
-/// Exact mode: the set itself, compactly.
+/// Exact mode: the set itself, compactly, and the state itself.
 impl CacheKey for ExactKey {
+    type StateKey<S: Clone + Hash + Eq + Send + 'static> = S;
     fn of(bits: &Bitset) -> Self {
         bits.exact_key()
     }
     fn heap_bytes(&self) -> usize {
         ExactKey::heap_bytes(self)
+    }
+    fn state_key<S: Clone + Hash + Eq + Send + 'static>(state: &S) -> S {
+        state.clone()
     }
 }
 
@@ -183,7 +195,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
         info: InfoSet::new(info_count),
         info_rank,
     };
-    let mut memo: Memo<K, M::State> = Memo::new();
+    let mut memo: Memo<K, K::StateKey<M::State>> = Memo::new();
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut longest = Longest {
         best: Vec::new(),
@@ -245,7 +257,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
                 let key = K::of(&linearized.bits);
                 let key_bytes = key.heap_bytes();
                 if let Some(bytes) =
-                    memo.insert(key, key_bytes, next_state.clone(), &linearized.info)
+                    memo.insert(key, key_bytes, K::state_key(&next_state), &linearized.info)
                 {
                     unflushed_bytes += bytes;
                     let previous = std::mem::replace(&mut state, next_state);
