@@ -290,3 +290,37 @@ fn gc_keeps_a_pinned_snapshot_with_large_values_readable() {
     );
     assert_eq!(reader.get("k").unwrap().unwrap().value, old);
 }
+
+#[test]
+fn gc_deletes_nothing_when_the_live_log_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep_lock = StoreOptions {
+        idle_release_ms: 600_000,
+        ..options()
+    };
+    let store = Store::open(dir.path(), keep_lock).unwrap();
+    store.put("k", &value(15, 3000)).unwrap();
+    store.put("k", &value(16, 3000)).unwrap();
+    store.snapshot().unwrap();
+    // Garbage (the snapshot holds the values) once the log is read, but the log is damaged:
+    // a flip in its first record, which later valid records prove was durable.
+    store.put("later", &value(17, 3000)).unwrap();
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    segments.sort();
+    let newest = segments.last().unwrap();
+    let mut bytes = std::fs::read(newest).unwrap();
+    bytes[40 + 50] ^= 0x01;
+    std::fs::write(newest, &bytes).unwrap();
+    let gc = store.gc().unwrap();
+    assert_eq!(gc.blobs_deleted, 0, "{gc:?}");
+    assert!(
+        gc.kept_all_because
+            .as_deref()
+            .is_some_and(|why| why.contains("log")),
+        "{gc:?}"
+    );
+    assert_eq!(value_blobs(dir.path()).len(), 3);
+}
