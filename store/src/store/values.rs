@@ -45,7 +45,7 @@ pub(crate) fn stage(
     for record in records {
         let log_record = match record {
             WalRecord::Put { key, value } if large(value) => {
-                let value_ref = ValueRef::for_value(value);
+                let value_ref = value_ref_of(value)?;
                 values.push((value_ref.clone(), value));
                 LogRecord::PutBlob {
                     key: key.clone(),
@@ -53,7 +53,7 @@ pub(crate) fn stage(
                 }
             }
             WalRecord::BatchPut { batch, key, value } if large(value) => {
-                let value_ref = ValueRef::for_value(value);
+                let value_ref = value_ref_of(value)?;
                 values.push((value_ref.clone(), value));
                 LogRecord::BatchPutBlob {
                     batch: *batch,
@@ -74,6 +74,17 @@ pub(crate) fn stage(
         payloads: log_records.iter().map(LogRecord::encode).collect(),
         pins,
     })
+}
+
+/// The blob reference of `value`; values in blobs are bounded like values in records (by the
+/// WAL's payload limit).
+fn value_ref_of(value: &[u8]) -> Result<ValueRef, StoreError> {
+    let max = crate::wal::frame::MAX_PAYLOAD_BYTES;
+    if value.len() > max {
+        let len = value.len();
+        return Err(crate::wal::WalError::PayloadTooLarge { len, max }.into());
+    }
+    Ok(ValueRef::for_value(value))
 }
 
 /// Pins every value's blob, then makes each durable (once per distinct blob; one already
@@ -216,6 +227,22 @@ mod tests {
         let inline = stage(&io, dir.path(), 0, &records).unwrap();
         assert!(inline.pins.is_none());
         assert_eq!(inline.payloads[1], records[1].encode());
+    }
+
+    #[test]
+    fn values_above_the_payload_limit_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let io: Arc<dyn Io> = Arc::new(StdIo);
+        let huge = WalRecord::Put {
+            key: "k".into(),
+            value: vec![0; crate::wal::frame::MAX_PAYLOAD_BYTES + 1],
+        };
+        let error = stage(&io, dir.path(), 1, &[huge]).unwrap_err();
+        assert!(matches!(
+            error,
+            StoreError::Wal(crate::wal::WalError::PayloadTooLarge { .. })
+        ));
+        assert!(!dir.path().join("blobs").exists() && !dir.path().join("pins").exists());
     }
 
     #[test]
