@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use store::io::SyncHookIo;
+use store::blob::{encode_blob, BlobId, BlobStore};
+use store::io::sim::SimDisk;
+use store::io::{Io, SyncHookIo};
+use store::record::ValueRef;
 use store::{CasExpected, CasOutcome, Store, StoreError, StoreOptions};
 
 fn options() -> StoreOptions {
@@ -323,4 +326,33 @@ fn gc_deletes_nothing_when_the_live_log_cannot_be_read() {
         "{gc:?}"
     );
     assert_eq!(value_blobs(dir.path()).len(), 3);
+}
+
+/// A value blob whose writer died after its rename but before its directory fsync is complete
+/// but its name is not durable. A later write of the same value finds it stored: it must make
+/// the name durable before its record, or a power cut loses the blob of an acknowledged write.
+#[test]
+fn a_value_found_stored_has_its_name_made_durable_before_its_record() {
+    let disk = SimDisk::new();
+    let dir = Path::new("/store");
+    let sim_options = || StoreOptions {
+        io: Arc::new(disk.clone()),
+        idle_release_ms: 600_000,
+        ..options()
+    };
+    let big = value(18, 3000);
+    let store = Store::open(dir, sim_options()).unwrap();
+    // What a writer killed between step 5 (rename) and step 6 (fsync blobs/) leaves.
+    let id = BlobId::new(ValueRef::for_value(&big).blob.to_string()).unwrap();
+    let blobs = BlobStore::open(Arc::new(disk.clone()), &dir.join("blobs")).unwrap();
+    let temporary = dir.join("blobs").join(format!("{id}.tmp"));
+    let file = disk.create_new(&temporary).unwrap();
+    file.write_at(0, &encode_blob(&id, &big)).unwrap();
+    file.sync().unwrap();
+    disk.rename(&temporary, &blobs.path(&id)).unwrap();
+    store.put("k", &big).unwrap();
+    drop(store);
+    disk.power_cut(3);
+    let reopened = Store::open(dir, sim_options()).unwrap();
+    assert_eq!(reopened.get("k").unwrap().unwrap().value, big);
 }
