@@ -1,0 +1,105 @@
+//! The quick version of `faultline mutants` that CI runs: every planted bug of the store
+//! (store/src/mutant.rs) against a short soak with fixed seeds, then the clean store with the
+//! same seeds. It fails if a required mutant is not planted, if one escapes, or if the clean
+//! store fails (a false alarm). Needs root and /dev/fuse, as tests/soak.rs does.
+//!
+//! The store under test is `store-under-test`, built with the `mutants` feature (a
+//! dev-dependency feature of this package), which activates the mutant named by
+//! `FAULTLINE_MUTANT`; the runner refuses a process whose `hello` does not name it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nemesis::runner::mutants::{render_table, run_benchmark, BenchmarkOptions};
+use nemesis::runner::process::live_groups;
+use nemesis::runner::RunConfig;
+use store::mutant::Mutant;
+
+/// The mutants CI requires caught: the whole catalogue. A mutant missing from here would be
+/// one faultline is allowed to miss; none is.
+const REQUIRED: [Mutant; 16] = Mutant::ALL;
+
+/// Seeds per store, the budget each gets, and replays of each caught bundle.
+const SEEDS: u64 = 2;
+const BUDGET: Duration = Duration::from_secs(6);
+const FIRST_SEED: u64 = 1;
+
+/// Whether the store's sources make the mistake of `mutant` anywhere (an `is_active` call
+/// naming it outside the switch itself); a mutant that is only named changes nothing.
+fn planted(mutant: Mutant, sources: &[String]) -> bool {
+    let needle = format!("Mutant::{mutant:?}");
+    sources.iter().any(|text| text.contains(&needle))
+}
+
+/// The text of every Rust file under `dir` but the switch (`mutant.rs`).
+fn store_sources(dir: &Path, texts: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            store_sources(&path, texts);
+        } else if path.extension().is_some_and(|ext| ext == "rs")
+            && path.file_name().is_some_and(|name| name != "mutant.rs")
+        {
+            texts.push(std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+/// The error and its causes, one per line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[test]
+fn every_planted_bug_is_caught_and_the_clean_store_is_not() {
+    let store_src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
+    let mut sources = Vec::new();
+    store_sources(&store_src, &mut sources);
+    let (planted_mutants, unplanted): (Vec<Mutant>, Vec<Mutant>) = REQUIRED
+        .into_iter()
+        .partition(|&mutant| planted(mutant, &sources));
+
+    let out = tempfile::tempdir().unwrap();
+    let options = BenchmarkOptions {
+        mutants: planted_mutants,
+        budget: BUDGET,
+        seeds: Some(SEEDS),
+        base: RunConfig {
+            seed: FIRST_SEED,
+            sut: format!("{} --dir {{dir}}", env!("CARGO_BIN_EXE_store-under-test")),
+            ..RunConfig::default()
+        },
+        out: out.path().to_path_buf(),
+        replays: 0,
+    };
+    let started = Instant::now();
+    let report = run_benchmark(&options, |line| eprintln!("{line}"))
+        .unwrap_or_else(|error| panic!("{}", error_chain(&error)));
+    let table = render_table(&report);
+    println!("{table}\nin {:.1}s", started.elapsed().as_secs_f64());
+
+    let escaped: Vec<&str> = report
+        .mutants
+        .iter()
+        .filter(|result| result.catch.is_none())
+        .map(|result| result.mutant.name())
+        .collect();
+    let unplanted: Vec<&str> = unplanted.iter().map(|mutant| mutant.name()).collect();
+    assert!(
+        unplanted.is_empty() && escaped.is_empty() && report.false_alarms() == 0,
+        "not planted in store/src (the switch is never consulted for them): {unplanted:?}\n\
+         escaped the harness: {escaped:?}\nfalse alarms of the clean store: {}\n{table}",
+        report.false_alarms()
+    );
+    assert!(
+        live_groups().is_empty(),
+        "processes left: {:?}",
+        live_groups()
+    );
+}
