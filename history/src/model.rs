@@ -56,15 +56,20 @@ pub trait Model: Sync {
 /// How an operation uses a state that is a single value (a register, one key of a map), as
 /// [`Model::access`] declares it. The checker uses these claims to decide some partitions
 /// before searching and to drop `info` operations that cannot matter; they must agree with
-/// [`Model::step`] exactly, for every state.
+/// [`Model::step`] exactly, for every state. The values name states: in a partition whose
+/// every operation declares an access other than `Opaque`, every reachable state has one
+/// value and distinct states have distinct values (a register's value; a versioned object's
+/// `[value, version]`; a mutex's holder).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
     /// `step` succeeds iff the state equals the value, and leaves it unchanged (an `ok` read).
     Observe(Value),
     /// If it takes effect, `step` requires the state to equal `expected` (when given) and sets
     /// it to `new`; for an `info` operation whose `expected` differs from the state, `step`
-    /// may only leave the state unchanged (as if it had not happened). An `ok` write, `ok`
-    /// successful compare-and-set, an `info` write or compare-and-set.
+    /// may only leave the state unchanged (as if it had not happened) or fail. An `ok` write,
+    /// `ok` successful compare-and-set, an `info` write or compare-and-set. An `ok` operation
+    /// may also fail from states its model rules out otherwise (a versioned write whose
+    /// version is not above the current one); an `info` one may not.
     Replace {
         /// The state required before, if any.
         expected: Option<Value>,

@@ -1,29 +1,59 @@
-//! A mutex.
+//! A mutex that knows its holder.
 
-use crate::{Model, Operation};
+use crate::{Access, Model, Operation, Value};
 
-/// A mutex (`mutex`): `acquire` succeeds only when free, `release` only when held.
+/// A mutex (`mutex`): `acquire` succeeds only when free and makes the calling process the
+/// holder; `release` succeeds only when the calling process holds it.
 ///
-/// Like Knossos's mutex it does not track the holder: a release by another process is allowed.
+/// Unlike Knossos's mutex it tracks the holder: a release by a process that does not hold the
+/// mutex (another client, or nobody) is not linearizable, and neither is a second acquire by
+/// the holder (the mutex is not reentrant). A process whose acquire ended `info` may hold it
+/// forever: it never runs again, so nobody can release it.
 #[derive(Clone, Debug, Default)]
 pub struct Mutex;
 
-impl Model for Mutex {
-    type State = bool;
+/// The state as a value for [`Access`]: `nil` free, the holder's process id when held.
+fn holder_value(holder: Option<u64>) -> Value {
+    holder.map_or(Value::Nil, |process| Value::Int(process as i64))
+}
 
-    fn init(&self) -> bool {
-        false
+impl Model for Mutex {
+    /// The holder's process id, `None` when free.
+    type State = Option<u64>;
+
+    fn init(&self) -> Option<u64> {
+        None
     }
 
-    fn step(&self, held: &bool, op: &Operation) -> Option<bool> {
+    fn step(&self, holder: &Option<u64>, op: &Operation) -> Option<Option<u64>> {
         match op.f.as_str() {
-            "acquire" => (!held).then_some(true),
-            "release" => held.then_some(false),
+            "acquire" => holder.is_none().then_some(Some(op.process)),
+            "release" => (*holder == Some(op.process)).then_some(None),
             _ => None,
         }
     }
 
+    /// Both operations compare the holder and replace it, `ok` or `info` alike (an `info`
+    /// one that does not apply here is simply not linearized here).
+    fn access(&self, op: &Operation) -> Access {
+        let caller = Some(op.process);
+        match op.f.as_str() {
+            "acquire" => Access::Replace {
+                expected: Some(holder_value(None)),
+                new: holder_value(caller),
+            },
+            "release" => Access::Replace {
+                expected: Some(holder_value(caller)),
+                new: holder_value(None),
+            },
+            _ => Access::Opaque,
+        }
+    }
+
     fn validate(&self, op: &Operation) -> Result<(), String> {
+        if i64::try_from(op.process).is_err() {
+            return Err(format!("process id {} is too large", op.process));
+        }
         match op.f.as_str() {
             "acquire" | "release" => Ok(()),
             _ => Err("the mutex model knows acquire and release".to_string()),

@@ -2,7 +2,7 @@
 //! compare-and-set go by version.
 
 use super::kv::append_value;
-use crate::{Model, Operation, Value};
+use crate::{Access, Model, Operation, Value};
 
 /// Versioned objects (`versioned`), one per key, as the store serves them.
 ///
@@ -29,6 +29,21 @@ pub struct VersionedState {
 }
 
 impl VersionedState {
+    /// The current value (`nil` when absent).
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The current version, or a lower bound of it when not [`Self::is_exact`].
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// Whether the version is known exactly (every write's new version was observed).
+    pub fn is_exact(&self) -> bool {
+        self.exact
+    }
+
     /// Whether the current version can be `seen`; if so the state with it settled.
     fn observe(&self, seen: i64) -> Option<VersionedState> {
         let possible = if self.exact {
@@ -121,6 +136,40 @@ impl Model for VersionedObject {
                 }
             }
             _ => None,
+        }
+    }
+
+    /// With every write's new version known, a state is exact and named by `[value,
+    /// version]`: a `get` observes it, a `put` or `delete` that returned its version replaces
+    /// it (failing when that version is not above the current one). A patch (its value
+    /// depends on the state), a write whose version is unknown, a cas and a "not-modified"
+    /// are opaque: a partition with one of them is searched without reductions.
+    fn access(&self, op: &Operation) -> Access {
+        let versioned =
+            |value: &Value, version: i64| Value::List(vec![value.clone(), Value::Int(version)]);
+        match (op.f.as_str(), op.output.as_ref()) {
+            ("get" | "get_if_modified", None) => Access::Neutral,
+            ("get", Some(result)) => match value_and_version(result) {
+                Ok((value, version)) => Access::Observe(versioned(value, version)),
+                Err(_) => Access::Opaque,
+            },
+            ("get_if_modified", Some(result)) => {
+                match (value_and_version(result), op.input.as_int()) {
+                    (Ok((value, version)), Some(held)) if version != held => {
+                        Access::Observe(versioned(value, version))
+                    }
+                    _ => Access::Opaque,
+                }
+            }
+            ("put", Some(Value::Int(version))) => Access::Replace {
+                expected: None,
+                new: versioned(&op.input, *version),
+            },
+            ("delete", Some(Value::Int(version))) => Access::Replace {
+                expected: None,
+                new: versioned(&Value::Nil, *version),
+            },
+            _ => Access::Opaque,
         }
     }
 
