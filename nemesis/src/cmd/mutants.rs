@@ -1,8 +1,9 @@
 //! `faultline mutants`: the detection-power benchmark. A soak against the store with each
 //! planted bug active, stopped at its first failing run; then the clean store with the same
-//! seeds and budget (false alarms); each caught bundle replayed. Prints the table; exit 0 only
-//! if every mutant was caught, the clean store never failed and every caught failure
-//! reproduced, else 1; 3 for bad input or a setup error.
+//! seeds and budget (false alarms); each caught bundle replayed, with the mutant and against
+//! the clean store. Prints the table; exit 0 only if every mutant was caught, the clean store
+//! never failed, and every caught failure reproduced and was not the clean store's too, else 1;
+//! 3 for bad input or a setup error.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,7 +49,8 @@ pub struct MutantsArgs {
     /// Where bundles go: DIR/NN-NAME/ per mutant, DIR/clean/ for false alarms.
     #[arg(long, value_name = "DIR", default_value = "faultline-mutants")]
     out: PathBuf,
-    /// Replays of each caught bundle, stopping at the first that reproduces (0: none).
+    /// Replays of each caught bundle, stopping at the first that reproduces, plus one against
+    /// the clean store (0: none of either).
     #[arg(long, value_name = "N", default_value_t = 3)]
     replays: u32,
     /// Length of one run without --seeds, in seconds (fractions allowed).
@@ -74,9 +76,12 @@ that does not (a build without the feature) is refused, never counted as a misse
 Table columns: time and ops are those of the mutant's soak up to the end of its first failing
 run (for a missed mutant, more than the whole soak's); check is the check that failed; fault is
 the last fault the failing run applied (heal and resume not counted; `none` if it applied none);
-reproduced k/n is k reproductions in n replays of the bundle (replays stop at the first).
+reproduced k/n is k reproductions in n replays of the bundle (replays stop at the first);
+clean is the same seed, configuration and faults replayed once against the clean store:
+`passes`, or `FAILS` when the failure is not the mutant's doing (then the benchmark fails).
 
-Exit: 0 every mutant caught, no false alarm, every caught failure reproduced; 1 otherwise;
+Exit: 0 every mutant caught, no false alarm, every caught failure reproduced and passing on the
+clean store; 1 otherwise;
 3 bad input or a setup error.";
 
 pub fn run(args: MutantsArgs) -> anyhow::Result<u8> {

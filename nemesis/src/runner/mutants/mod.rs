@@ -16,11 +16,13 @@ use std::time::Duration;
 
 use store::mutant::Mutant;
 
+use super::checks::CheckStatus;
 use super::config::RunConfig;
 use super::error::RunError;
 use super::interrupt::stop_requested;
-use super::keep::replay;
+use super::keep::{replay, replay_config};
 use super::report::BundleIndex;
+use super::run::run;
 use super::schedule::FaultKind;
 use super::soak::{soak, Shard, SoakOptions};
 use super::summary::{FailureRecord, SoakSummary};
@@ -48,7 +50,8 @@ pub struct BenchmarkOptions {
     pub base: RunConfig,
     /// Where bundles go: `<out>/NN-<mutant>/`, the clean store's in `<out>/clean/`.
     pub out: PathBuf,
-    /// Replays of each caught bundle, stopping at the first that reproduces (0: none).
+    /// Replays of each caught bundle, stopping at the first that reproduces (0: none); with
+    /// any, the bundle is also replayed once against the clean store.
     pub replays: u32,
 }
 
@@ -105,6 +108,10 @@ pub struct Catch {
     pub replays_tried: u32,
     /// Replays in which the same check failed again (0 or 1).
     pub replays_reproduced: u32,
+    /// The bundle replayed against the clean store (same seed, configuration and faults, no
+    /// mutant): `Some(true)` if the same check failed there too, so the failure is not the
+    /// mutant's doing; `None` when not replayed.
+    pub clean_fails_too: Option<bool>,
 }
 
 /// What the soak of one mutant found.
@@ -175,6 +182,15 @@ impl BenchmarkReport {
         self.clean.as_ref().map_or(0, |clean| clean.failures.len())
     }
 
+    /// Caught mutants whose failure the clean store showed too when replayed.
+    pub fn unattributed(&self) -> usize {
+        self.mutants
+            .iter()
+            .filter_map(|m| m.catch.as_ref())
+            .filter(|catch| catch.clean_fails_too == Some(true))
+            .count()
+    }
+
     /// Caught mutants whose failure reproduced in a replay.
     pub fn reproduced(&self) -> usize {
         self.mutants
@@ -185,13 +201,15 @@ impl BenchmarkReport {
     }
 
     /// The benchmark's verdict: every mutant caught, the clean store soaked without a failure,
-    /// and (when replays were asked for) every caught failure reproduced at least once.
+    /// and (when replays were asked for) every caught failure reproduced at least once and
+    /// was not shown by the clean store too.
     pub fn passed(&self) -> bool {
         !self.interrupted
             && self.caught() == self.mutants.len()
             && self.clean.is_some()
             && self.false_alarms() == 0
             && (self.replays == 0 || self.reproduced() == self.caught())
+            && self.unattributed() == 0
     }
 }
 
@@ -287,6 +305,7 @@ fn measure(options: &BenchmarkOptions, mutant: Mutant) -> Result<MutantResult, B
                 bundle: bundle.clone(),
                 replays_tried: 0,
                 replays_reproduced: 0,
+                clean_fails_too: None,
             });
         }
     })
@@ -356,7 +375,32 @@ fn replay_catch(
             break;
         }
     }
+    if options.replays > 0 && !stop_requested() {
+        catch.clean_fails_too =
+            Some(
+                clean_fails_too(&catch.bundle, out).map_err(|source| BenchmarkError::Replay {
+                    mutant,
+                    bundle: catch.bundle.clone(),
+                    source,
+                })?,
+            );
+    }
     Ok(())
+}
+
+/// Runs the bundle's seed, configuration and faults against the clean store: whether the
+/// check that failed fails there too.
+fn clean_fails_too(bundle: &Path, out: &Path) -> Result<bool, RunError> {
+    let index = BundleIndex::read(bundle)?;
+    let config = RunConfig {
+        mutant: None,
+        ..replay_config(&index)
+    };
+    let outcome = run(&config, &out.join("clean-replays"))?;
+    Ok(outcome
+        .checks
+        .iter()
+        .any(|check| check.name == index.failing_check && check.status == CheckStatus::Failed))
 }
 
 /// The fault credited with exposing a bundle's failure: the last fault the run applied
@@ -393,6 +437,7 @@ mod tests {
                 bundle: PathBuf::from("b"),
                 replays_tried: 1,
                 replays_reproduced: 1,
+                clean_fails_too: Some(false),
             }),
         }
     }
@@ -418,6 +463,9 @@ mod tests {
         assert!(!report.passed(), "a caught failure that never reproduced");
         report.replays = 0;
         assert!(report.passed(), "no replays asked for");
+        report.mutants[1].catch.as_mut().unwrap().clean_fails_too = Some(true);
+        assert!(!report.passed(), "the clean store fails the same way");
+        report.mutants[1].catch.as_mut().unwrap().clean_fails_too = None;
         report.clean.as_mut().unwrap().failures.push(FailureRecord {
             seed: 1,
             check: "verify".into(),

@@ -10,13 +10,15 @@ use super::{BenchmarkReport, CleanResult, MutantResult};
 /// Columns: the mutant's number and name; `caught` or `missed`; the time and operations of its
 /// soak up to the end of the first failing run (for a missed mutant, `>` the whole soak's); the
 /// check that failed; the fault that exposed it; `reproduced k/n`, k reproductions in n replays
-/// of the bundle (replays stop at the first reproduction); the bundle.
+/// of the bundle (replays stop at the first reproduction); `clean`, what the clean store did on
+/// the same seed and faults (`passes`, or `FAILS` when the failure is not the mutant's doing);
+/// the bundle.
 pub fn render_table(report: &BenchmarkReport) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{:>2}  {:<30} {:<6} {:>8} {:>9}  {:<20} {:<17} {:<10} bundle",
-        "#", "mutant", "result", "time", "ops", "check", "fault", "reproduced"
+        "{:>2}  {:<30} {:<6} {:>8} {:>9}  {:<20} {:<17} {:<10} {:<6} bundle",
+        "#", "mutant", "result", "time", "ops", "check", "fault", "reproduced", "clean"
     );
     for result in &report.mutants {
         let _ = writeln!(text, "{}", row(result));
@@ -49,24 +51,34 @@ fn row(result: &MutantResult) -> String {
     let number = result.mutant.number();
     match &result.catch {
         Some(catch) => format!(
-            "{number:>2}  {name:<30} {:<6} {:>8} {:>9}  {:<20} {:<17} {:<10} {}",
+            "{number:>2}  {name:<30} {:<6} {:>8} {:>9}  {:<20} {:<17} {:<10} {:<6} {}",
             "caught",
             seconds(catch.time),
             catch.operations,
             catch.check,
             catch.fault,
             format!("{}/{}", catch.replays_reproduced, catch.replays_tried),
+            clean_word(catch.clean_fails_too),
             catch.bundle.display()
         ),
         None => format!(
-            "{number:>2}  {name:<30} {:<6} {:>8} {:>9}  {:<20} {:<17} {:<10} -",
+            "{number:>2}  {name:<30} {:<6} {:>8} {:>9}  {:<20} {:<17} {:<10} {:<6} -",
             "missed",
             format!(">{}", seconds(result.elapsed)),
             format!(">{}", result.operations),
             format!("- ({} runs)", result.runs),
             "-",
             "-",
+            "-",
         ),
+    }
+}
+
+fn clean_word(clean_fails_too: Option<bool>) -> &'static str {
+    match clean_fails_too {
+        Some(true) => "FAILS",
+        Some(false) => "passes",
+        None => "-",
     }
 }
 
@@ -76,7 +88,7 @@ pub(super) fn progress_line(result: &MutantResult) -> String {
     match &result.catch {
         Some(catch) => format!(
             "mutant {mutant}: caught by `{}` after {} ({} ops, seed {}, fault {}); reproduced \
-             {}/{}; bundle {}",
+             {}/{}; clean store on the same faults: {}; bundle {}",
             catch.check,
             seconds(catch.time),
             catch.operations,
@@ -84,6 +96,7 @@ pub(super) fn progress_line(result: &MutantResult) -> String {
             catch.fault,
             catch.replays_reproduced,
             catch.replays_tried,
+            clean_word(catch.clean_fails_too),
             catch.bundle.display()
         ),
         None => format!(
@@ -115,10 +128,12 @@ fn summary_line(report: &BenchmarkReport) -> String {
         "no replays".to_owned()
     } else {
         format!(
-            "reproduced {} of {} caught (up to {} replays each)",
+            "reproduced {} of {} caught (up to {} replays each); the clean store fails {} of \
+             them the same way",
             report.reproduced(),
             report.caught(),
-            report.replays
+            report.replays,
+            report.unattributed()
         )
     };
     format!(
@@ -159,6 +174,22 @@ fn verdict_line(report: &BenchmarkReport) -> String {
         if !unreproduced.is_empty() {
             reasons.push(format!("not reproduced: {}", unreproduced.join(", ")));
         }
+    }
+    let unattributed: Vec<String> = report
+        .mutants
+        .iter()
+        .filter(|m| {
+            m.catch
+                .as_ref()
+                .is_some_and(|c| c.clean_fails_too == Some(true))
+        })
+        .map(|m| format!("{} {}", m.mutant.number(), m.mutant.name()))
+        .collect();
+    if !unattributed.is_empty() {
+        reasons.push(format!(
+            "the clean store fails the same way: {}",
+            unattributed.join(", ")
+        ));
     }
     if report.clean.is_none() && !report.interrupted {
         reasons.push("the clean store was not run".to_owned());
@@ -202,6 +233,7 @@ mod tests {
                 bundle: PathBuf::from(bundle),
                 replays_tried: if reproduced == 1 { 1 } else { 3 },
                 replays_reproduced: reproduced,
+                clean_fails_too: Some(mutant == Mutant::NoFencing),
             }),
         }
     }
