@@ -17,7 +17,8 @@
 //! history, with the speed-up of the reductions (a lower bound, `>=`, where the plain search
 //! ran out of time). `BENCH_FULL=1` runs every size.
 //!
-//! Run: `cargo bench -p history --bench linearizability`. Each check has a 5 s deadline.
+//! Run: `cargo bench -p history --bench linearizability`. Each check has a 5 s deadline; a
+//! check shorter than 1 s is run 3 times and the fastest run counts (the same for Porcupine).
 
 #[path = "../tests/common/gen.rs"]
 mod gen;
@@ -60,13 +61,60 @@ fn matrix() -> Vec<(Workload, usize, usize)> {
     rows
 }
 
-/// One check by faultline: the verdict and the time.
+/// Checks that take less than this are repeated and the fastest run is reported (for
+/// faultline and Porcupine alike), so that one descheduling on a shared machine does not
+/// decide a ratio.
+const REPEAT_BELOW: Duration = Duration::from_secs(1);
+/// Runs of such a check.
+const REPEATS: usize = 3;
+
+/// A check by faultline: the verdict and the time (the fastest of [`REPEATS`] when short).
 fn ours(model: ModelKind, history: &History, options: &CheckOptions) -> (&'static str, Duration) {
-    let started = Instant::now();
-    let result = model
-        .check(Value::Nil, history, options)
-        .expect("generated histories are valid");
-    (verdict_name(&result.verdict), started.elapsed())
+    let mut fastest: Option<(&'static str, Duration)> = None;
+    for _ in 0..REPEATS {
+        let started = Instant::now();
+        let result = model
+            .check(Value::Nil, history, options)
+            .expect("generated histories are valid");
+        let (verdict, elapsed) = (verdict_name(&result.verdict), started.elapsed());
+        if let Some((first, _)) = fastest {
+            assert_eq!(first, verdict, "the same check gave two verdicts");
+        }
+        fastest = Some((
+            verdict,
+            fastest.map_or(elapsed, |(_, best)| best.min(elapsed)),
+        ));
+        if elapsed >= REPEAT_BELOW {
+            break;
+        }
+    }
+    fastest.expect("at least one run")
+}
+
+/// Porcupine on the history in `path`, repeated like [`ours`].
+fn theirs(peer: &Peer, path: &std::path::Path, deadline: Duration) -> PeerRun {
+    let mut fastest: Option<PeerRun> = None;
+    for _ in 0..REPEATS {
+        let run = peer
+            .run(path, deadline)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let again = run.check < REPEAT_BELOW;
+        fastest = Some(match fastest {
+            None => run,
+            Some(best) => {
+                assert_eq!(best.verdict, run.verdict, "Porcupine gave two verdicts");
+                PeerRun {
+                    verdict: best.verdict,
+                    check: best.check.min(run.check),
+                    process: best.process.min(run.process),
+                }
+            }
+        });
+        if !again {
+            break;
+        }
+    }
+    fastest.expect("at least one run")
 }
 
 fn milliseconds(duration: Duration) -> f64 {
@@ -181,9 +229,7 @@ fn main() {
                     .path()
                     .join(format!("{name}-{clients}-{operations}-{label}.json"));
                 peer::write_history(&path, peer_model, history).expect("the history is written");
-                let run = peer
-                    .run(&path, deadline)
-                    .unwrap_or_else(|error| panic!("{error}"));
+                let run = theirs(peer, &path, deadline);
                 let ours = Ours {
                     verdict: verdict_only,
                     verdict_elapsed,
