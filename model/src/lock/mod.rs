@@ -12,6 +12,11 @@
 //! crash per run). Recovery follows the chain of segments back from the highest epoch: each
 //! segment's header names the epoch of the segment it continues (`prev_epoch`, the chain head
 //! its holder fenced), which contributes its records below the later segment's first LSN.
+//! This is the store's rule (`store/src/wal/chain.rs`) for one segment per epoch: there a
+//! segment's predecessor is the `prev_epoch` segment with the highest `first_lsn` at or below
+//! its own (strictly below within one epoch, where a holder rolls segments), which with one
+//! segment per epoch is simply the `prev_epoch` segment. A torn segment creation, which the
+//! store removes, is abstracted away with torn tails below.
 //!
 //! The chain is this model's finding. The rule first written down (segments in `first_lsn`
 //! order, each ending where the next begins) loses an acknowledged write when a holder passes
