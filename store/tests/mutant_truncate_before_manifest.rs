@@ -1,8 +1,8 @@
 #![cfg(feature = "mutants")]
 //! Mutant 8, `truncate-before-manifest` (a design that truncates its log once the records are
 //! folded into the snapshot it is about to write, before the manifest naming that snapshot is
-//! durable). Exposed by a **kill or power cut during a snapshot**: here the process dies at the
-//! manifest's rename, then the power goes. The old manifest is current and the log no longer
+//! durable). Exposed by a **kill or power cut during a snapshot**: here the process dies as it
+//! starts writing the new manifest, then the power goes. The old manifest is current and the log no longer
 //! holds its first records: the store does not open, every acknowledged write is out of reach.
 //! Clean code deletes the segments only after the manifest is durable, so the same crash
 //! leaves the old manifest and the whole log.
@@ -18,15 +18,24 @@ use store::mutant::{self, Mutant};
 use store::wal::{WalError, WalOptions};
 use store::{Store, StoreError, StoreOptions};
 
-/// A process on `disk` that dies (every later IO fails) when it renames a file onto
-/// `MANIFEST`, before the rename happens.
+/// A process on `disk` that dies (every later IO fails) when it first creates or renames a
+/// manifest file (`MANIFEST*`), before that happens: the new manifest is not durable.
 #[derive(Debug, Clone)]
-struct DiesAtManifestRename {
+struct DiesAtManifestWrite {
     disk: SimDisk,
     dead: Arc<AtomicBool>,
 }
 
-impl DiesAtManifestRename {
+impl DiesAtManifestWrite {
+    /// Dies if `path` is a manifest file.
+    fn die_at(&self, path: &Path) -> io::Result<()> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if name.is_some_and(|name| name.starts_with("MANIFEST")) {
+            self.dead.store(true, Ordering::SeqCst);
+        }
+        self.check()
+    }
+
     fn check(&self) -> io::Result<()> {
         if self.dead.load(Ordering::SeqCst) {
             return Err(io::Error::other("the process died"));
@@ -80,7 +89,7 @@ impl IoFile for DyingFile {
     }
 }
 
-impl Io for DiesAtManifestRename {
+impl Io for DiesAtManifestWrite {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.check()?;
         self.disk.create_dir_all(path)
@@ -90,7 +99,7 @@ impl Io for DiesAtManifestRename {
         Ok(self.file(self.disk.open(path)?))
     }
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        self.check()?;
+        self.die_at(path)?;
         Ok(self.file(self.disk.create_new(path)?))
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -98,11 +107,7 @@ impl Io for DiesAtManifestRename {
         self.disk.read(path)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.check()?;
-        if to.file_name().is_some_and(|name| name == "MANIFEST") {
-            self.dead.store(true, Ordering::SeqCst);
-            return Err(io::Error::other("the process died"));
-        }
+        self.die_at(to)?;
         self.disk.rename(from, to)
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
@@ -136,11 +141,11 @@ fn options(io: Arc<dyn Io>) -> StoreOptions {
 
 const KEYS: usize = 10;
 
-/// Acknowledged puts, a snapshot during which the process dies at the manifest's rename, a
+/// Acknowledged puts, a snapshot during which the process dies as it writes the manifest, a
 /// power cut, a restart: the values the restarted store reads, or why it does not open.
 fn acknowledged_writes_after_a_crash_in_a_snapshot() -> Result<Vec<Option<Vec<u8>>>, StoreError> {
     let disk = SimDisk::new();
-    let dying = DiesAtManifestRename {
+    let dying = DiesAtManifestWrite {
         disk: disk.clone(),
         dead: Arc::new(AtomicBool::new(false)),
     };
