@@ -15,12 +15,16 @@ use super::model::DurableFile;
 use super::state::FsState;
 use super::{LazyFsError, PathPattern};
 
+/// Leading characters of their names (after the directory) two files share to be siblings.
+pub const SIBLING_PREFIX_CHARS: usize = 4;
+
 /// Bytes at the start of a file a decayed bit never hits.
 pub const ROT_HEADER_SKIP_BYTES: u64 = 512;
 
 impl FsState {
     /// Flips one bit of the durable content of a file `pattern` matches, at an offset at
-    /// least [`ROT_HEADER_SKIP_BYTES`] from its start and `tail_margin_bytes` from its end.
+    /// least [`ROT_HEADER_SKIP_BYTES`] from its start and `tail_margin_bytes` from its end,
+    /// drawn uniformly over every such byte of every such file.
     /// Returns what it did, or `None` when no file is long enough.
     pub(crate) fn rot(
         &mut self,
@@ -34,14 +38,22 @@ impl FsState {
             .into_iter()
             .filter(|file| file.len > floor && pattern.matches(&file.path))
             .collect();
-        if files.is_empty() {
+        // Uniform over the bytes that may be hit: a long log is hit more often than a header.
+        let eligible: u64 = files.iter().map(|file| file.len - floor).sum();
+        if eligible == 0 {
             return Ok(None);
         }
-        let file = &files[self.faults.rng.random_range(0..files.len())];
-        let offset = self
-            .faults
-            .rng
-            .random_range(ROT_HEADER_SKIP_BYTES..file.len - tail_margin_bytes);
+        let mut ticket = self.faults.rng.random_range(0..eligible);
+        let mut chosen = &files[0];
+        for file in &files {
+            if ticket < file.len - floor {
+                chosen = file;
+                break;
+            }
+            ticket -= file.len - floor;
+        }
+        let file = chosen;
+        let offset = ROT_HEADER_SKIP_BYTES + ticket;
         let bit = self.faults.rng.random_range(0..8u8);
         self.model
             .rot_bit(file.ino, offset, bit)
@@ -58,35 +70,52 @@ impl FsState {
         Ok(Some(detail))
     }
 
-    /// Writes the durable content of one file `pattern` matches under the name of another:
-    /// the newest such file (highest inode) gets the content of the newest other one whose
-    /// name shares the longest prefix with it and whose content differs. Returns what it did,
-    /// or `None` when there are not two such files.
+    /// Writes the durable content of one file `pattern` matches under the name of a sibling:
+    /// the target is the most recently modified file (then the last by name) that has a
+    /// sibling, another file whose name shares at least [`SIBLING_PREFIX_CHARS`] leading
+    /// characters with it and whose content differs (such as two snapshots of one writer);
+    /// it gets the content of the sibling with the longest shared prefix, the most recently
+    /// modified among equals, as a write that went astray would leave. Returns what it did,
+    /// or `None` when no file has a sibling.
     pub(crate) fn misplace(
         &mut self,
         pattern: &PathPattern,
     ) -> Result<Option<String>, LazyFsError> {
-        let files: Vec<DurableFile> = self
+        let mut files: Vec<DurableFile> = self
             .model
             .durable_files()
             .into_iter()
             .filter(|file| file.len > 0 && pattern.matches(&file.path))
             .collect();
-        let Some(target) = files.last() else {
+        files.sort_by(|a, b| (&b.mtime, &b.path).cmp(&(&a.mtime, &a.path)));
+        let content = |file: &DurableFile| self.model.durable_content(file.ino).unwrap_or_default();
+        let mut chosen = None;
+        for target in &files {
+            let sibling = files
+                .iter()
+                .filter(|other| other.ino != target.ino)
+                .map(|other| (common_prefix(&other.path, &target.path), other))
+                .filter(|(prefix, other)| {
+                    *prefix >= SIBLING_PREFIX_CHARS + target.path.rfind('/').map_or(0, |at| at + 1)
+                        && content(other) != content(target)
+                })
+                // `files` is newest first: the first of the longest prefixes is the newest.
+                .fold(
+                    None,
+                    |best: Option<(usize, &DurableFile)>, (prefix, other)| match best {
+                        Some((best_prefix, _)) if best_prefix >= prefix => best,
+                        _ => Some((prefix, other)),
+                    },
+                );
+            if let Some((_, source)) = sibling {
+                chosen = Some((target, source));
+                break;
+            }
+        }
+        let Some((target, source)) = chosen else {
             return Ok(None);
         };
-        let target_content = self.model.durable_content(target.ino).unwrap_or_default();
-        let source = files
-            .iter()
-            .rev()
-            .filter(|file| file.ino != target.ino)
-            .filter(|file| {
-                self.model.durable_content(file.ino).unwrap_or_default() != target_content
-            })
-            .max_by_key(|file| common_prefix(&file.path, &target.path));
-        let Some(source) = source.cloned() else {
-            return Ok(None);
-        };
+        let (target, source) = (target.clone(), source.clone());
         self.model
             .misplace_content(source.ino, target.ino)
             .map_err(|source_error| LazyFsError::Operation {

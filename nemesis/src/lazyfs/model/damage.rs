@@ -2,6 +2,8 @@
 //! under another file's name. Unlike the injected faults of `faults.rs`, which act on one
 //! operation, these change the durable content itself (and the live view, which reads it).
 
+use std::time::SystemTime;
+
 use super::DiskModel;
 use crate::lazyfs::ops::{Ino, NodeKind};
 use crate::lazyfs::FsError;
@@ -15,6 +17,8 @@ pub struct DurableFile {
     pub ino: Ino,
     /// Durable length in bytes.
     pub len: u64,
+    /// Last modification (a power cut sets every file's to the time of the cut).
+    pub mtime: SystemTime,
 }
 
 impl DiskModel {
@@ -29,6 +33,7 @@ impl DiskModel {
                     path: self.durable_path(ino)?,
                     ino,
                     len: inode.durable.len() as u64,
+                    mtime: inode.mtime,
                 })
             })
             .collect();
