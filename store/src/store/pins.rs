@@ -27,7 +27,7 @@ use std::sync::{Arc, LazyLock};
 
 use crate::io::Io;
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 mod loom_pins;
 mod table;
 
