@@ -11,15 +11,19 @@
 //!   `store serve`.
 //! - The durable primitives, each with a written contract: [`io::Io`] (the IO seam),
 //!   [`wal::Wal`], [`blob::BlobStore`], [`manifest::ManifestStore`], [`lock::LeaseLock`].
-//! - [`record::WalRecord`] (what the Store writes into the WAL) and [`state::State`] (the key
-//!   space those records build, versions included).
+//! - [`record::LogRecord`] (what the Store writes into the WAL: a [`record::WalRecord`] with
+//!   its value inline, or a put naming a content-addressed value blob for values of at least
+//!   [`StoreOptions::blob_threshold_bytes`]) and [`state::State`] (the key space the records
+//!   build, versions included).
+//! - [`mutant`]: the planted bugs (cargo feature `mutants`) that measure faultline's
+//!   detection power.
 //!
 //! # How a request flows
 //! A line on `store serve`'s stdin is parsed ([`serve::parse_line`]) and queued; a worker
 //! thread calls the [`Store`]. The Store takes its state mutex, makes sure this process holds
 //! the directory's lease lock (taking it and catching up from the manifest's snapshot and the
-//! WAL if not), checks the request against the state, appends its [`record::WalRecord`]s to the
-//! [`wal::Wal`] and applies them to the [`state::State`] at their LSNs (a key's version is the
+//! WAL if not), checks the request against the state, writes and pins the blob of a large value, appends
+//! its [`record::LogRecord`]s to the [`wal::Wal`] and applies them to the [`state::State`] at their LSNs (a key's version is the
 //! LSN of its last change). It then releases the mutex and waits in [`wal::Wal::sync`], where
 //! concurrent writers share one fsync (group commit), re-checks that no other process took the
 //! lock over, and only then answers `ok`; an fsync error or a lost lock answers `info`. The
