@@ -12,8 +12,9 @@ mod wgl;
 pub use wgl::Limit;
 
 use crate::{History, Model, Operation, Outcome, Value};
+use bitset::FastHash;
 use shrink::Confirmation;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -127,7 +128,9 @@ pub fn check<M: Model>(
     options: &CheckOptions,
 ) -> Result<CheckResult, CheckError> {
     let started = Instant::now();
-    let mut partitions: BTreeMap<Option<Value>, Vec<&Operation>> = BTreeMap::new();
+    // Partitions in key order; a hash map finds an operation's partition.
+    let mut partitions: Vec<(Option<Value>, Vec<&Operation>)> = Vec::new();
+    let mut partition_of: HashMap<Option<Value>, usize, FastHash> = HashMap::default();
     for op in history
         .operations
         .iter()
@@ -140,9 +143,18 @@ pub fn check<M: Model>(
                 f: op.f.clone(),
                 reason,
             })?;
-        partitions.entry(model.partition(op)).or_default().push(op);
+        let key = model.partition(op);
+        let index = match partition_of.get(&key) {
+            Some(index) => *index,
+            None => {
+                partition_of.insert(key.clone(), partitions.len());
+                partitions.push((key, Vec::new()));
+                partitions.len() - 1
+            }
+        };
+        partitions[index].1.push(op);
     }
-    let partitions: Vec<(Option<Value>, Vec<&Operation>)> = partitions.into_iter().collect();
+    partitions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let operations_checked = partitions.iter().map(|(_, ops)| ops.len()).sum();
     let memory_used_bytes = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
