@@ -93,11 +93,18 @@ pub fn text(input: &ReportInput) -> String {
                 .iter()
                 .filter(|op| op.outcome != Outcome::Fail)
                 .count();
-            let _ = writeln!(
-                out,
-                "longest partial linearization found ({} of {partition_size} operation(s)):",
-                violation.partial_linearization.len()
-            );
+            if violation.partial_linearization.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "decided before searching ({partition_size} operation(s) in the partition): no partial linearization"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "longest partial linearization found ({} of {partition_size} operation(s)):",
+                    violation.partial_linearization.len()
+                );
+            }
             let skipped = violation
                 .partial_linearization
                 .len()
