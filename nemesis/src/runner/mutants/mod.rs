@@ -267,6 +267,11 @@ pub fn run_benchmark(
             report.interrupted = true;
             return Ok(report);
         }
+        progress(&format!(
+            "mutant {:>2} {}: soaking...",
+            mutant.number(),
+            mutant.name()
+        ));
         let result = measure(options, mutant)?;
         progress(&table::progress_line(&result));
         report.mutants.push(result);
@@ -275,6 +280,7 @@ pub fn run_benchmark(
         report.interrupted = true;
         return Ok(report);
     }
+    progress("the clean store: soaking...");
     let summary = run_soak(options, None)?;
     let clean = CleanResult {
         runs: summary.runs,
