@@ -1,8 +1,10 @@
 //! Write-once blobs (snapshots, large values) in `DIR/blobs/<id>.blob`.
 //!
-//! [`BlobStore::put`] writes `<id>.tmp` (O_EXCL), fsyncs it, renames it to `<id>.blob` and
-//! fsyncs the directory: after a crash the blob is either absent or complete (leftover `.tmp`
-//! files are garbage, see [`BlobStore::list_temporaries`]). Because an existing `<id>.blob` is
+//! [`BlobStore::put`] writes a temporary of its own, `<id>.<pid>-<n>.tmp` (O_EXCL), fsyncs it,
+//! renames it to `<id>.blob` and fsyncs the directory: after a crash the blob is either absent
+//! or complete (leftover `.tmp` files are garbage, see [`BlobStore::list_temporaries`]). Each
+//! writer has its own temporary, so two writers of one content-addressed id (a holder and a
+//! stalled, fenced one) never rename each other's half-written file into place. Because an existing `<id>.blob` is
 //! always complete, a put that finds its id stored ([`BlobError::AlreadyExists`]) may be taken
 //! as "already stored" by callers that name blobs by their content.
 //!
@@ -37,6 +39,15 @@ pub const BLOB_CRC_OFFSET: usize = 20;
 pub const BLOB_HEADER_LEN: usize = 24;
 /// Longest id, in bytes.
 pub const MAX_BLOB_ID_BYTES: usize = 128;
+
+/// A temporary file of a put of blob `id` (`<id>.<pid>-<n>.tmp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobTemporary {
+    /// The blob the put was writing.
+    pub id: BlobId,
+    /// The file's name in the blob directory.
+    pub name: String,
+}
 
 /// A blob's name: 1 to 128 characters of `[A-Za-z0-9_-]`, unique across processes.
 #[derive(
@@ -247,12 +258,18 @@ impl BlobStore {
         self.dir.join(format!("{id}.blob"))
     }
 
-    fn temporary_path(&self, id: &BlobId) -> PathBuf {
-        self.dir.join(format!("{id}.tmp"))
+    /// A temporary name no other writer (of this or another process) uses.
+    fn fresh_temporary(&self, id: &BlobId) -> BlobTemporary {
+        static WRITER: AtomicU64 = AtomicU64::new(0);
+        let writer = WRITER.fetch_add(1, Ordering::Relaxed);
+        BlobTemporary {
+            id: id.clone(),
+            name: format!("{id}.{}-{writer}.tmp", std::process::id()),
+        }
     }
 
-    /// Writes blob `id` durably. Steps: (1) create `<id>.tmp` with O_EXCL (a leftover from a
-    /// crashed attempt is removed first), (2) write header+id+payload, (3) fsync it, (4) rename
+    /// Writes blob `id` durably. Steps: (1) create this writer's own `<id>.<pid>-<n>.tmp` with
+    /// O_EXCL, (2) write header+id+payload, (3) fsync it, (4) rename
     /// to `<id>.blob`, (5) fsync the directory. `Ok` means the blob is durable.
     ///
     /// Write-once: if `<id>.blob` exists, nothing is written and the answer is
@@ -268,12 +285,7 @@ impl BlobStore {
         if mutant::is_active(Mutant::BlobInPlace) {
             return self.put_in_place(id, payload);
         }
-        let temporary = self.temporary_path(id);
-        match self.io.remove_file(&temporary) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(io_error("remove", &temporary, source)),
-        }
+        let temporary = self.dir.join(self.fresh_temporary(id).name);
         let file = self
             .io
             .create_new(&temporary)
@@ -361,13 +373,17 @@ impl BlobStore {
             .collect())
     }
 
-    /// Ids of leftover temporaries (`<id>.tmp`) of interrupted puts.
-    pub fn list_temporaries(&self) -> Result<Vec<BlobId>, BlobError> {
+    /// Temporaries in the directory: leftovers of interrupted puts, or puts in progress.
+    pub fn list_temporaries(&self) -> Result<Vec<BlobTemporary>, BlobError> {
         Ok(self
             .list_names()?
-            .iter()
-            .filter_map(|n| n.strip_suffix(".tmp"))
-            .filter_map(|id| BlobId::new(id).ok())
+            .into_iter()
+            .filter_map(|name| {
+                let stem = name.strip_suffix(".tmp")?;
+                let id = stem.split_once('.').map_or(stem, |(id, _writer)| id);
+                let id = BlobId::new(id).ok()?;
+                Some(BlobTemporary { id, name })
+            })
             .collect())
     }
 
@@ -377,9 +393,9 @@ impl BlobStore {
         self.remove_path(&self.path(id))
     }
 
-    /// Removes the leftover temporary of `id` and fsyncs the directory.
-    pub fn remove_temporary(&self, id: &BlobId) -> Result<(), BlobError> {
-        self.remove_path(&self.temporary_path(id))
+    /// Removes a leftover temporary and fsyncs the directory.
+    pub fn remove_temporary(&self, temporary: &BlobTemporary) -> Result<(), BlobError> {
+        self.remove_path(&self.dir.join(&temporary.name))
     }
 
     fn remove_path(&self, path: &Path) -> Result<(), BlobError> {

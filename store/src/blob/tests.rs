@@ -73,14 +73,25 @@ fn a_misplaced_blob_is_detected() {
 }
 
 #[test]
-fn a_leftover_temporary_is_listed_and_replaced() {
+fn a_leftover_temporary_is_listed_and_left_to_gc() {
     let (_dir, blobs) = store();
     let id = BlobId::new("t").unwrap();
+    // A stalled writer's half-written temporary, and one of the old `<id>.tmp` form.
+    std::fs::write(blobs.dir.join("t.1-0.tmp"), b"half").unwrap();
     std::fs::write(blobs.dir.join("t.tmp"), b"half").unwrap();
-    assert_eq!(blobs.list_temporaries().unwrap(), vec![id.clone()]);
+    let leftovers = blobs.list_temporaries().unwrap();
+    let mut names: Vec<&str> = leftovers.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["t.1-0.tmp", "t.tmp"]);
+    assert!(leftovers.iter().all(|t| t.id == id));
     assert!(blobs.list().unwrap().is_empty());
+    // A put writes a temporary of its own: it neither trusts nor renames the stalled one's.
     blobs.put(&id, b"whole").unwrap();
     assert_eq!(blobs.get(&id).unwrap(), b"whole");
+    assert_eq!(blobs.list_temporaries().unwrap().len(), 2);
+    for temporary in leftovers {
+        blobs.remove_temporary(&temporary).unwrap();
+    }
     assert!(blobs.list_temporaries().unwrap().is_empty());
 }
 

@@ -81,7 +81,7 @@ fn gc_locked(core: &Core, holder: &Holder) -> Result<GcReport, StoreError> {
     }
     // Step 7: leftovers of interrupted writes.
     for temporary in temporaries {
-        if unreachable_is_garbage(&temporary, grace_ms) {
+        if unreachable_is_garbage(&temporary.id, grace_ms) {
             ensure_not_fenced(holder)?;
             blobs.remove_temporary(&temporary)?;
             report.temporaries_deleted += 1;
