@@ -6,7 +6,9 @@
 //! Where they hit is chosen so that a careful system can always tell: a decayed bit is never
 //! in a file's first 512 bytes (a header a system may rewrite as a torn creation) nor in its
 //! last `tail_margin_bytes` (a last record a system may cut as torn); a misplaced file's
-//! content differs from the one it replaces.
+//! content differs from the one it replaces. Both aim at recent data (the newest file, the
+//! last bytes before the margin), which a system still needs: damage to data it has already
+//! compacted away shows nothing.
 
 use rand::Rng;
 
@@ -18,13 +20,18 @@ use super::{LazyFsError, PathPattern};
 /// Leading characters of their names (after the directory) two files share to be siblings.
 pub const SIBLING_PREFIX_CHARS: usize = 4;
 
+/// How far before a file's tail margin a decayed bit may land: recent data.
+pub const ROT_RECENT_WINDOW_BYTES: u64 = 16 * 1024;
+
 /// Bytes at the start of a file a decayed bit never hits.
 pub const ROT_HEADER_SKIP_BYTES: u64 = 512;
 
 impl FsState {
     /// Flips one bit of the durable content of a file `pattern` matches, at an offset at
     /// least [`ROT_HEADER_SKIP_BYTES`] from its start and `tail_margin_bytes` from its end,
-    /// drawn uniformly over every such byte of every such file.
+    /// and within the [`ROT_RECENT_WINDOW_BYTES`] before that margin (recently written data,
+    /// which a system has not yet compacted away): in the most recently modified such file
+    /// half of the time, else drawn uniformly over every such byte of every such file.
     /// Returns what it did, or `None` when no file is long enough.
     pub(crate) fn rot(
         &mut self,
@@ -32,28 +39,35 @@ impl FsState {
         tail_margin_bytes: u64,
     ) -> Result<Option<String>, LazyFsError> {
         let floor = ROT_HEADER_SKIP_BYTES + tail_margin_bytes;
-        let files: Vec<DurableFile> = self
+        let mut files: Vec<DurableFile> = self
             .model
             .durable_files()
             .into_iter()
             .filter(|file| file.len > floor && pattern.matches(&file.path))
             .collect();
-        // Uniform over the bytes that may be hit: a long log is hit more often than a header.
-        let eligible: u64 = files.iter().map(|file| file.len - floor).sum();
+        files.sort_by(|a, b| (&b.mtime, &b.path).cmp(&(&a.mtime, &a.path)));
+        let span = |file: &DurableFile| (file.len - floor).min(ROT_RECENT_WINDOW_BYTES);
+        let eligible: u64 = files.iter().map(span).sum();
         if eligible == 0 {
             return Ok(None);
         }
-        let mut ticket = self.faults.rng.random_range(0..eligible);
-        let mut chosen = &files[0];
-        for file in &files {
-            if ticket < file.len - floor {
-                chosen = file;
-                break;
+        let (file, ticket) = if self.faults.rng.random_bool(0.5) {
+            let newest = &files[0];
+            (newest, self.faults.rng.random_range(0..span(newest)))
+        } else {
+            let mut ticket = self.faults.rng.random_range(0..eligible);
+            let mut chosen = &files[0];
+            for file in &files {
+                if ticket < span(file) {
+                    chosen = file;
+                    break;
+                }
+                ticket -= span(file);
             }
-            ticket -= file.len - floor;
-        }
-        let file = chosen;
-        let offset = ROT_HEADER_SKIP_BYTES + ticket;
+            (chosen, ticket)
+        };
+        let offset = file.len - tail_margin_bytes - span(file) + ticket;
+        debug_assert!(offset >= ROT_HEADER_SKIP_BYTES && offset < file.len - tail_margin_bytes);
         let bit = self.faults.rng.random_range(0..8u8);
         self.model
             .rot_bit(file.ino, offset, bit)

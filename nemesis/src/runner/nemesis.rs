@@ -246,7 +246,19 @@ impl<'a> Nemesis<'a> {
                     ),
                 )
             }
-            FaultKind::BitRot | FaultKind::MisplacedBlob => (None, None, self.damage(kind)?),
+            FaultKind::BitRot | FaultKind::MisplacedBlob => {
+                let mut detail = self.damage(kind)?;
+                // Damage at rest is found when the data is read again: at the next start.
+                if self.promises.for_fault(FaultKind::KillAll) == Some(Promise::Survive) {
+                    self.before_crash(kind, None);
+                    for slot in 0..self.cluster.len() {
+                        self.cluster.kill(slot)?;
+                    }
+                    let slots: Vec<usize> = (0..self.cluster.len()).collect();
+                    detail = format!("{detail}; restarted: {}", self.recover(&slots, kind)?);
+                }
+                (None, None, detail)
+            }
         };
         *self.report.counts.entry(kind).or_default() += 1;
         self.note(at_ms, kind, target, crash_seed, detail);
@@ -254,7 +266,8 @@ impl<'a> Nemesis<'a> {
     }
 
     /// Damages data at rest: a decayed bit in a file the fault pattern matches, or a blob's
-    /// content under another blob's name. Returns what happened.
+    /// content under another blob's name. Returns what happened. The caller then restarts
+    /// every process, so the damage is read.
     fn damage(&mut self, kind: FaultKind) -> Result<String, RunError> {
         let Some(mount) = self.mount else {
             return Ok("no lazy filesystem: nothing damaged".into());
@@ -355,8 +368,9 @@ impl<'a> Nemesis<'a> {
 pub const RECOVERY_FAILED: &str = "recovery_failed";
 
 /// Bytes before a file's durable end that `bit_rot` never hits: more than any record of a
-/// log, so the flipped bit is never in a last record a store may cut as torn.
-pub const ROT_TAIL_MARGIN_BYTES: u64 = 4096;
+/// log (the reference store keeps values of 1 KiB and more in blobs), so the flipped bit is
+/// never in a last record a store may cut as torn.
+pub const ROT_TAIL_MARGIN_BYTES: u64 = 2048;
 
 /// The files `misplaced_blob` aims at: blob directories under the fault pattern.
 pub fn blob_pattern(fault_pattern: &str) -> String {
