@@ -1,37 +1,42 @@
-//! The manifest: the durable pointer to the current snapshot, swapped by compare-and-set.
+//! The manifest: the durable pointer to the current snapshot, advanced by compare-and-set.
 //!
-//! [`ManifestStore::read`] returns the current [`Manifest`] and a [`ManifestToken`] naming
-//! it. [`ManifestStore::publish`] replaces it iff it is still the one the token names:
-//! write `MANIFEST.<epoch:020>.tmp` (one temporary per writer epoch, so a fenced holder and
-//! the new one never write the same file), fsync, rename over `MANIFEST`, fsync the
-//! directory. A mismatch is
-//! the value [`PublishOutcome::Conflict`], not an error. The compare-and-set is atomic only
-//! among holders of the lease lock: callers publish under the lock, after checking they are
-//! not fenced. Layout: `store/FORMAT.md`, "Manifest file".
+//! Every publish adds one write-once file, `MANIFEST.<seq:020>`, claimed with O_EXCL
+//! ([`Io::create_new`]), so no publisher ever rewrites, or renames over, a manifest another
+//! one wrote. [`ManifestStore::read`] returns the current [`Manifest`] (the valid file with
+//! the greatest [`order_key`]: covered LSN, then epoch, then seq) and a [`ManifestToken`]
+//! naming it; files that are not valid (a claim whose bytes were never written, a torn write)
+//! are skipped, so a reader falls back to the previous manifest. [`ManifestStore::publish`]
+//! adds a manifest iff the current one is still the one the token names; a mismatch is the
+//! value [`PublishOutcome::Conflict`], not an error. Layout: `store/FORMAT.md`, "Manifest
+//! files"; the protocol and why a stalled publisher is harmless: `store/PROTOCOL.md` §5.
 
 mod codec;
+mod legacy;
+mod scan;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::blob::BlobId;
-use crate::io::Io;
+use crate::io::{Io, IoFile};
 use crate::lock::Epoch;
 use crate::mutant::{self, Mutant};
 use crate::wal::Lsn;
 pub use codec::{decode_manifest, encode_manifest};
+pub use legacy::manifest_temporary_name;
+pub use scan::{manifest_file_name, order_key, InvalidManifest, ManifestFiles, ValidManifest};
 
 /// Manifest magic, `FLTMANIF`.
 pub const MANIFEST_MAGIC: [u8; 8] = *b"FLTMANIF";
-/// Current manifest format version.
-pub const MANIFEST_FORMAT_VERSION: u16 = 1;
+/// Current manifest format version (2: one write-once file per seq).
+pub const MANIFEST_FORMAT_VERSION: u16 = 2;
 /// Bytes 0..8 magic.
 pub const MANIFEST_MAGIC_OFFSET: usize = 0;
 /// Bytes 8..10 format version.
 pub const MANIFEST_VERSION_OFFSET: usize = 8;
 /// Bytes 10..12 snapshot blob id length `i` (0: no snapshot).
 pub const MANIFEST_ID_LEN_OFFSET: usize = 10;
-/// Bytes 12..20 seq.
+/// Bytes 12..20 seq (equal to the seq in the file's name).
 pub const MANIFEST_SEQ_OFFSET: usize = 12;
 /// Bytes 20..28 writer epoch.
 pub const MANIFEST_EPOCH_OFFSET: usize = 20;
@@ -39,36 +44,26 @@ pub const MANIFEST_EPOCH_OFFSET: usize = 20;
 pub const MANIFEST_COVERED_LSN_OFFSET: usize = 28;
 /// Bytes 36..36+i snapshot blob id, then 4 bytes CRC32C of everything before.
 pub const MANIFEST_ID_OFFSET: usize = 36;
-/// The manifest's file name.
-pub const MANIFEST_FILE: &str = "MANIFEST";
-/// Prefix of the temporaries written before the rename: `MANIFEST.<epoch:020>.tmp`.
+/// Prefix of a manifest file's name: `MANIFEST.<seq:020>`.
+pub const MANIFEST_FILE_PREFIX: &str = "MANIFEST.";
+/// Digits of the seq in a manifest file's name.
+pub const MANIFEST_SEQ_DIGITS: usize = 20;
+/// The single manifest file of format version 1, which this build refuses to read.
+pub const LEGACY_MANIFEST_FILE: &str = "MANIFEST";
+/// Prefix of the temporaries format version 1 renamed over `MANIFEST`:
+/// `MANIFEST.<epoch:020>.tmp`. Only removed (by GC) in this version.
 pub const MANIFEST_TEMPORARY_PREFIX: &str = "MANIFEST.";
-/// Suffix of the temporaries written before the rename.
+/// Suffix of those temporaries.
 pub const MANIFEST_TEMPORARY_SUFFIX: &str = ".tmp";
-
-/// The name of the temporary a publisher of `epoch` writes.
-pub fn manifest_temporary_name(epoch: Epoch) -> String {
-    format!(
-        "{MANIFEST_TEMPORARY_PREFIX}{:020}{MANIFEST_TEMPORARY_SUFFIX}",
-        epoch.0
-    )
-}
-
-/// The epoch of a manifest temporary's name; `None` for any other name.
-fn parse_manifest_temporary_name(name: &str) -> Option<Epoch> {
-    let digits = name
-        .strip_prefix(MANIFEST_TEMPORARY_PREFIX)?
-        .strip_suffix(MANIFEST_TEMPORARY_SUFFIX)?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok().map(Epoch)
-}
+/// Publish gives up after losing this many claims in a row (each lost claim is a manifest
+/// file another publisher created between this one's listing and its claim).
+pub const MAX_CLAIM_ATTEMPTS: u32 = 16;
 
 /// The pointer to the current snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
-    /// Strictly increases with every publish (0: no manifest was ever published).
+    /// The seq in the file's name. Strictly increases with every publish; a publish skips the
+    /// numbers of unfinished claims (0: no manifest was ever published).
     pub seq: u64,
     /// Epoch of the writer that published it.
     pub epoch: Epoch,
@@ -78,7 +73,8 @@ pub struct Manifest {
     pub covered_lsn: Lsn,
 }
 
-/// Names one manifest as read: `(seq, crc)`. Two reads of the same file give equal tokens.
+/// Names one manifest as read: `(seq, crc)`. Two reads of the same file give equal tokens;
+/// [`ManifestToken::seq`] is the seq a publish actually wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ManifestToken {
     seq: u64,
@@ -88,12 +84,18 @@ pub struct ManifestToken {
 impl ManifestToken {
     /// The token of "no manifest file yet".
     pub const ABSENT: ManifestToken = ManifestToken { seq: 0, crc: 0 };
+
+    /// The seq of the manifest it names (0: none).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
 }
 
 /// The result of a compare-and-set publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishOutcome {
-    /// The new manifest is durable; its token.
+    /// The new manifest is durable and is, and stays, current unless a manifest of a greater
+    /// [`order_key`] is (see [`ManifestStore::publish`]); its token.
     Published(ManifestToken),
     /// The current manifest is not the expected one; nothing was written.
     Conflict {
@@ -107,7 +109,8 @@ pub enum PublishOutcome {
 /// Errors of the manifest store.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    /// An IO operation failed before the rename: the old manifest is still current.
+    /// An IO operation failed before any manifest file was claimed (or while reading): the
+    /// current manifest is unchanged.
     #[error("{op} {path}: {source}")]
     Io {
         /// What was being done.
@@ -117,7 +120,8 @@ pub enum ManifestError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The rename or the directory fsync failed: the new manifest may or may not be current.
+    /// Writing, fsyncing or making durable the claimed manifest file failed: the new manifest
+    /// may or may not be current (its bytes may be readable, and lost by a power cut).
     #[error("publishing {path} may or may not have taken effect: {op}: {source}")]
     PublishIndeterminate {
         /// What failed.
@@ -127,7 +131,8 @@ pub enum ManifestError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The manifest file is damaged.
+    /// A manifest file is damaged, or is a format version 1 `MANIFEST` (not read by this
+    /// build), or no manifest file is valid while some hold bytes.
     #[error("{path}: corrupt manifest at offset {offset}: {detail}")]
     Corrupt {
         /// The manifest file.
@@ -150,6 +155,15 @@ pub enum ManifestError {
         /// New covered LSN.
         new_covered: Lsn,
     },
+    /// Every claim was lost: each time, another publisher created the manifest file this one
+    /// chose between its listing and its claim. Nothing was written.
+    #[error("gave up publishing after losing {attempts} claims to other publishers (last {path})")]
+    ClaimContended {
+        /// Claims attempted.
+        attempts: u32,
+        /// The last manifest file claimed.
+        path: PathBuf,
+    },
 }
 
 fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> ManifestError {
@@ -160,7 +174,15 @@ fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> ManifestEr
     }
 }
 
-/// The manifest of one store directory.
+/// What step 2 of a publish got.
+enum Claim {
+    /// The new, empty manifest file of `seq`, this publisher's alone.
+    Won { seq: u64, file: Box<dyn IoFile> },
+    /// The current manifest is not the expected one.
+    Conflict(PublishOutcome),
+}
+
+/// The manifest files of one store directory.
 #[derive(Debug, Clone)]
 pub struct ManifestStore {
     io: Arc<dyn Io>,
@@ -168,7 +190,7 @@ pub struct ManifestStore {
 }
 
 impl ManifestStore {
-    /// The manifest in `dir/MANIFEST`.
+    /// The manifest files in `dir` (`dir/MANIFEST.<seq:020>`).
     pub fn new(io: Arc<dyn Io>, dir: &Path) -> Self {
         ManifestStore {
             io,
@@ -176,152 +198,154 @@ impl ManifestStore {
         }
     }
 
-    /// The manifest's path.
-    pub fn path(&self) -> PathBuf {
-        self.dir.join(MANIFEST_FILE)
+    /// The path of the manifest file of `seq`.
+    pub fn path_of(&self, seq: u64) -> PathBuf {
+        self.dir.join(manifest_file_name(seq))
+    }
+
+    /// Every manifest file, valid or not, as one listing finds them (for checks and tests).
+    pub fn files(&self) -> Result<ManifestFiles, ManifestError> {
+        scan::scan(self.io.as_ref(), &self.dir)
     }
 
     /// The current manifest and its token; `(Manifest::default(), ManifestToken::ABSENT)` if
-    /// none was ever published. A damaged file is an error, never a default.
+    /// none was ever published (no manifest file, or only blank ones: claims whose bytes were
+    /// never written). Files that are not valid manifests are skipped (the previous manifest
+    /// is current); if some hold data and none is valid, an error names the highest one and
+    /// the offset of its damage. A format version 1 `MANIFEST` is an error.
     pub fn read(&self) -> Result<(Manifest, ManifestToken), ManifestError> {
-        let path = self.path();
-        match self.io.read(&path) {
-            Ok(bytes) => decode_manifest(&path, &bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Ok((Manifest::default(), ManifestToken::ABSENT))
-            }
-            Err(source) => Err(io_error("read", &path, source)),
-        }
+        self.files()?.current_or_absent()
     }
 
-    /// Publishes `new` iff the current manifest is still the one `expected` names.
-    /// Steps: (1) read and compare, (2) write `MANIFEST.<new.epoch>.tmp` (replacing a leftover
-    /// of the same epoch: publishes of one epoch are serialized by its holder), (3) fsync it,
-    /// (4) read and compare again, (5) rename over `MANIFEST`, (6) fsync the directory.
-    /// `new.seq` must be the current seq + 1 and `new.covered_lsn` must not be below the
-    /// current one.
+    /// Publishes `new` iff the current manifest is the one `expected` names. Call only while
+    /// holding the lease, after checking it is not fenced; publishes of one epoch must not
+    /// run concurrently. `new.seq` must be the current seq + 1 and `new.covered_lsn` must not
+    /// be below the current one ([`ManifestError::InvalidSuccessor`]).
     ///
-    /// Limit: the compare and the rename are two steps, so a publisher that stalls between (4)
-    /// and (5) while another publishes can still replace the newer manifest. Step 4 narrows
-    /// that window from the fsync of step 3 to two system calls; only the lease (a publisher
-    /// checks it is not fenced just before) guards the rest.
+    /// Steps (`store/PROTOCOL.md` §5a): (1) list and read every manifest file, compare the
+    /// current one with `expected` (a mismatch: [`PublishOutcome::Conflict`], nothing
+    /// written); (2) claim `MANIFEST.<s>` with O_EXCL, `s` one above the highest manifest file
+    /// of any kind (lost to another creator: back to 1, at most [`MAX_CLAIM_ATTEMPTS`] times);
+    /// (3) write the manifest, its seq set to `s` (`s > new.seq` when unfinished claims hold
+    /// lower numbers); (4) fsync it; (5) fsync the directory; (6) remove the valid manifests
+    /// ordered below it (best effort: a leftover is ignored by readers and removed next time).
+    ///
+    /// Guarantees. `Published(token)`: the manifest is durable, and from now on [`Self::read`]
+    /// returns it or a manifest of a greater [`order_key`] (so one covering at least its LSN),
+    /// also after a crash: its caller may delete what it covers. `Conflict`: the current
+    /// manifest was another; nothing was written. No publisher ever modifies or removes a
+    /// manifest file it did not write, except a valid one ordered below a durable one of its
+    /// own. Two publishers that built on the same `expected` each claim their own file; both
+    /// can publish only if one skipped the other's unfinished claim, and then the greater key
+    /// is current whichever finishes last (PROTOCOL.md §5a says why the lease makes that the
+    /// newer holder's). Errors: [`ManifestError::Io`], [`ManifestError::ClaimContended`] and
+    /// [`ManifestError::InvalidSuccessor`] wrote nothing that can become current;
+    /// [`ManifestError::PublishIndeterminate`] (after the claim) may have published.
     pub fn publish(
         &self,
         expected: &ManifestToken,
         new: &Manifest,
     ) -> Result<PublishOutcome, ManifestError> {
-        if let Some(conflict) = self.compare(expected, new)? {
-            return Ok(conflict);
-        }
-        let (bytes, crc) = encode_manifest(new);
-        let temporary = self.dir.join(manifest_temporary_name(new.epoch));
-        match self.io.remove_file(&temporary) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(io_error("remove", &temporary, source)),
-        }
-        let file = self
-            .io
-            .create_new(&temporary)
-            .map_err(|source| io_error("create", &temporary, source))?;
-        file.write_at(0, &bytes)
-            .map_err(|source| io_error("write", &temporary, source))?;
-        if !mutant::is_active(Mutant::RenameBeforeDataFsync) {
-            // Mutant 5 (LevelDB's empty CURRENT: it was renamed into place before its data
-            // was synced) skips this: the rename can be durable while the data is not.
-            file.sync()
-                .map_err(|source| io_error("fsync", &temporary, source))?;
-        }
-        drop(file);
-        if let Some(conflict) = self.compare(expected, new)? {
-            return Ok(conflict);
-        }
-        let path = self.path();
+        let (seq, file) = if mutant::is_active(Mutant::ManifestSwapUnchecked) {
+            // Mutant 9 (a lost update: a read-modify-write of a pointer without an atomic
+            // compare-and-set): no compare and no claim; the manifest goes to the seq the
+            // caller computed, over whatever file is there (O_TRUNC instead of O_EXCL).
+            (new.seq, self.open_truncated(new.seq)?)
+        } else {
+            match self.claim(expected, new)? {
+                Claim::Won { seq, file } => (seq, file),
+                Claim::Conflict(conflict) => return Ok(conflict),
+            }
+        };
+        let path = self.path_of(seq);
         let indeterminate = |op, source| ManifestError::PublishIndeterminate {
             op,
             path: path.clone(),
             source,
         };
-        self.io
-            .rename(&temporary, &path)
-            .map_err(|source| indeterminate("rename", source))?;
+        let written = Manifest { seq, ..new.clone() };
+        let (bytes, crc) = encode_manifest(&written);
+        file.write_at(0, &bytes)
+            .map_err(|source| indeterminate("write", source))?;
+        if !mutant::is_active(Mutant::RenameBeforeDataFsync) {
+            // Mutant 5 (LevelDB's empty CURRENT: the pointer became durable before its data)
+            // skips this: the claimed name can be durable while its bytes are not.
+            file.sync()
+                .map_err(|source| indeterminate("fsync", source))?;
+        }
+        drop(file);
         if !mutant::is_active(Mutant::RenameWithoutDirFsync) {
-            // Mutant 4 (see `wal::segment::create_segment`) skips this: the rename is lost
-            // by a power cut, after the covered segments were deleted.
+            // Mutant 4 (see `wal::segment::create_segment`) skips this: the claimed name is
+            // lost by a power cut, after the covered segments were deleted.
             self.io
                 .sync_dir(&self.dir)
                 .map_err(|source| indeterminate("fsync dir", source))?;
         }
-        Ok(PublishOutcome::Published(ManifestToken {
-            seq: new.seq,
-            crc,
-        }))
+        self.remove_ordered_below(&written);
+        Ok(PublishOutcome::Published(ManifestToken { seq, crc }))
     }
 
-    /// `Some(Conflict)` unless the current manifest is the one `expected` names; an error if
-    /// `new` cannot follow it.
-    fn compare(
-        &self,
-        expected: &ManifestToken,
-        new: &Manifest,
-    ) -> Result<Option<PublishOutcome>, ManifestError> {
-        if mutant::is_active(Mutant::ManifestSwapUnchecked) {
-            // Mutant 9 (a lost update: a read-modify-write of a pointer without
-            // compare-and-set): the manifest is swapped without checking it is still the one
-            // this process read.
-            return Ok(None);
-        }
-        let (current, token) = self.read()?;
-        if token != *expected {
-            return Ok(Some(PublishOutcome::Conflict { current, token }));
-        }
-        if new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn {
-            return Err(ManifestError::InvalidSuccessor {
-                current_seq: current.seq,
-                current_covered: current.covered_lsn,
-                new_seq: new.seq,
-                new_covered: new.covered_lsn,
-            });
-        }
-        Ok(None)
-    }
-
-    /// Manifest temporaries of epochs below `current`: provably garbage (their writers were
-    /// fenced by `current` and never publish again). Temporaries of `current` or above may be
-    /// in use and are never listed.
-    pub fn stale_temporaries(&self, current: Epoch) -> Result<Vec<PathBuf>, ManifestError> {
-        let names = self
-            .io
-            .list_dir(&self.dir)
-            .map_err(|source| io_error("list", &self.dir, source))?;
-        let mut stale: Vec<PathBuf> = names
-            .iter()
-            .filter(|name| parse_manifest_temporary_name(name).is_some_and(|e| e < current))
-            .map(|name| self.dir.join(name))
-            .collect();
-        stale.sort();
-        Ok(stale)
-    }
-
-    /// Removes [`ManifestStore::stale_temporaries`] (then fsyncs the directory if any was
-    /// removed). Call only while holding the lease of epoch `current`. Returns how many.
-    pub fn remove_stale_temporaries(&self, current: Epoch) -> Result<usize, ManifestError> {
-        let stale = self.stale_temporaries(current)?;
-        for path in &stale {
-            match self.io.remove_file(path) {
-                Ok(()) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(io_error("remove", path, source)),
+    /// Steps 1 and 2: the claimed seq and its new, empty file, or the conflict.
+    fn claim(&self, expected: &ManifestToken, new: &Manifest) -> Result<Claim, ManifestError> {
+        let mut last = self.dir.clone();
+        for _attempt in 0..MAX_CLAIM_ATTEMPTS {
+            let files = self.files()?;
+            let (current, token) = files.current_or_absent()?;
+            if token != *expected {
+                return Ok(Claim::Conflict(PublishOutcome::Conflict { current, token }));
+            }
+            if new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn {
+                return Err(ManifestError::InvalidSuccessor {
+                    current_seq: current.seq,
+                    current_covered: current.covered_lsn,
+                    new_seq: new.seq,
+                    new_covered: new.covered_lsn,
+                });
+            }
+            let seq = files.highest_seq + 1;
+            last = self.path_of(seq);
+            match self.io.create_new(&last) {
+                Ok(file) => return Ok(Claim::Won { seq, file }),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(source) => return Err(io_error("create", &last, source)),
             }
         }
-        if !stale.is_empty() {
-            self.io
-                .sync_dir(&self.dir)
-                .map_err(|source| io_error("fsync dir", &self.dir, source))?;
+        Err(ManifestError::ClaimContended {
+            attempts: MAX_CLAIM_ATTEMPTS,
+            path: last,
+        })
+    }
+
+    /// Mutant 9's file: the manifest file of `seq`, created or truncated.
+    fn open_truncated(&self, seq: u64) -> Result<Box<dyn IoFile>, ManifestError> {
+        let path = self.path_of(seq);
+        let file = match self.io.create_new(&path) {
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => self.io.open(&path),
+            other => other,
         }
-        Ok(stale.len())
+        .map_err(|source| io_error("create", &path, source))?;
+        file.set_len(0)
+            .map_err(|source| io_error("truncate", &path, source))?;
+        Ok(file)
+    }
+
+    /// Step 6: removes the valid manifests ordered below `durable` (never current again: the
+    /// current manifest's key only grows, and `durable` stays until a greater one is durable).
+    /// Invalid files are kept: their writer may still finish them. Best effort, no directory
+    /// fsync: a removal a crash undoes leaves a superseded manifest, which readers skip.
+    fn remove_ordered_below(&self, durable: &Manifest) {
+        let Ok(files) = self.files() else {
+            return;
+        };
+        let key = order_key(durable);
+        for file in files.valid.iter().filter(|f| order_key(&f.manifest) < key) {
+            // A failure leaves a superseded manifest: harmless, removed by a later publish.
+            let _ = self.io.remove_file(&file.path);
+        }
     }
 }
 
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,14 @@
 #![cfg(feature = "mutants")]
 //! Mutant 9, `manifest-swap-unchecked` (a lost update: a read-modify-write of a pointer
-//! without compare-and-set): the manifest is swapped without checking it is still the one
-//! this process read. Exposed by a **pause** of a holder in the middle of a snapshot (here at
-//! the fsync of its manifest temporary, after its last fencing check) while another process
-//! takes over, writes, and compacts: the clean holder compares again before its rename and
-//! its publish is a conflict; with the mutant it replaces the newer manifest with its older
-//! one, whose log was compacted away, and the store no longer opens with its acknowledged
-//! writes.
+//! without an atomic compare-and-set): the publisher neither compares nor claims its manifest
+//! file with O_EXCL; it writes the seq it computed from the manifest it read, over whatever
+//! file holds it. Exposed by a **pause** of a holder in the middle of a snapshot (here just
+//! before it creates its manifest file, after its last fencing check) while another process
+//! takes over, writes, and compacts: the clean holder's O_EXCL claim fails and its publish is
+//! a conflict; with the mutant it overwrites the newer manifest with its older one, whose log
+//! was compacted away, and the store no longer opens with its acknowledged writes.
 
+use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use store::io::sim::SimDisk;
-use store::io::{Io, SyncHookIo};
+use store::io::{Io, IoFile};
 use store::mutant::{self, Mutant};
 use store::wal::WalOptions;
 use store::{Store, StoreError, StoreOptions};
@@ -43,27 +44,57 @@ fn wait_for(flag: &AtomicBool) {
     }
 }
 
-/// A file sync hook that stalls a thread named "snapshotter" at the fsync of its manifest
-/// temporary while `paused` is set, setting `stalled`.
-fn stall_at_manifest_fsync(
+/// A [`SimDisk`] on which a thread named "snapshotter" stalls, while `paused` is set, just
+/// before it creates a manifest file (`MANIFEST.<seq>`), setting `stalled`.
+#[derive(Debug)]
+struct StallBeforeManifestCreate {
     disk: SimDisk,
     paused: Arc<AtomicBool>,
     stalled: Arc<AtomicBool>,
-) -> impl Fn() -> std::io::Result<()> + Send + Sync + 'static {
-    move || {
-        if thread::current().name() != Some("snapshotter") {
-            return Ok(());
-        }
-        let names = disk.list_dir(Path::new("/store"))?;
-        if !names.iter().any(|name| name.ends_with(".tmp")) {
-            return Ok(());
+}
+
+impl StallBeforeManifestCreate {
+    fn stall_if_publishing(&self, path: &Path) {
+        let manifest = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("MANIFEST."));
+        if !manifest || thread::current().name() != Some("snapshotter") {
+            return;
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while paused.load(Ordering::SeqCst) && Instant::now() < deadline {
-            stalled.store(true, Ordering::SeqCst);
+        while self.paused.load(Ordering::SeqCst) && Instant::now() < deadline {
+            self.stalled.store(true, Ordering::SeqCst);
             thread::sleep(Duration::from_millis(1));
         }
-        Ok(())
+    }
+}
+
+impl Io for StallBeforeManifestCreate {
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.disk.create_dir_all(path)
+    }
+    fn open(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        self.disk.open(path)
+    }
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        self.stall_if_publishing(path);
+        self.disk.create_new(path)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.disk.read(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.disk.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.disk.remove_file(path)
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.disk.sync_dir(path)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.disk.list_dir(path)
     }
 }
 
@@ -72,8 +103,11 @@ fn broken_promises() -> Vec<String> {
     let disk = SimDisk::new();
     let paused = Arc::new(AtomicBool::new(true));
     let stalled = Arc::new(AtomicBool::new(false));
-    let hook = stall_at_manifest_fsync(disk.clone(), paused.clone(), stalled.clone());
-    let hooked: Arc<dyn Io> = Arc::new(SyncHookIo::over(Arc::new(disk.clone()), hook));
+    let hooked: Arc<dyn Io> = Arc::new(StallBeforeManifestCreate {
+        disk: disk.clone(),
+        paused: paused.clone(),
+        stalled: stalled.clone(),
+    });
     let stalling = sim_store(hooked).unwrap();
     let mut acknowledged = Vec::new();
     for key in ["a", "b", "c"] {

@@ -1,5 +1,5 @@
 //! The manifest file's bytes: encoding and verified decoding (layout: `store/FORMAT.md`,
-//! "Manifest file"; offsets: the `MANIFEST_*` constants).
+//! "Manifest files"; offsets: the `MANIFEST_*` constants).
 
 use std::path::Path;
 

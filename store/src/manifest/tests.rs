@@ -1,7 +1,8 @@
-//! Tests of the manifest store: compare-and-set publish, format checks.
+//! Tests of the manifest store: compare-and-set publish, format checks, the choice of the
+//! current manifest among the files (fallback past torn and unfinished ones).
 
 use super::*;
-use crate::io::{StdIo, SyncHookIo};
+use crate::io::StdIo;
 
 fn manifest(seq: u64, covered: u64, snapshot: Option<&str>) -> Manifest {
     Manifest {
@@ -82,12 +83,15 @@ fn a_damaged_manifest_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = ManifestStore::new(Arc::new(StdIo), dir.path());
     std::fs::write(
-        store.path(),
+        store.path_of(1),
         b"garbage that is long enough to be a manifest....",
     )
     .unwrap();
     let error = store.read().unwrap_err();
-    assert!(error.to_string().contains("MANIFEST"), "{error}");
+    assert!(
+        error.to_string().contains("MANIFEST.00000000000000000001"),
+        "{error}"
+    );
 }
 
 proptest::proptest! {
@@ -120,66 +124,6 @@ fn a_published_manifest_survives_a_power_cut_and_an_interrupted_one_leaves_the_o
     }
 }
 
-/// A fenced holder (epoch 1) is between writing its temporary and renaming it when the new
-/// holder (epoch 2) publishes: the new holder must neither remove nor overwrite the fenced
-/// holder's temporary (their bytes could interleave), and the fenced holder, comparing again
-/// after its fsync, does not replace the newer manifest.
-#[test]
-fn publishers_of_two_epochs_never_share_a_temporary() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_path_buf();
-    let fenced_view = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = fenced_view.clone();
-    // Runs once, at the fenced holder's first file sync.
-    let once: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>> =
-        std::sync::Mutex::new(Some(Box::new(move || {
-            // The fenced holder's temporary is written; the new holder publishes now.
-            let temporaries = |dir: &Path| -> Vec<(String, Vec<u8>)> {
-                let mut found: Vec<_> = std::fs::read_dir(dir)
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.ends_with(".tmp"))
-                    .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
-                    .collect();
-                found.sort();
-                found
-            };
-            let before = temporaries(&path);
-            let new_holder = ManifestStore::new(Arc::new(StdIo), &path);
-            let mut current = manifest(1, 20, Some("snap-new"));
-            current.epoch = Epoch(2);
-            let outcome = new_holder
-                .publish(&ManifestToken::ABSENT, &current)
-                .unwrap();
-            assert!(matches!(outcome, PublishOutcome::Published(_)));
-            seen.lock().unwrap().push((before, temporaries(&path)));
-        })));
-    let hook_io = SyncHookIo::new(move || {
-        if let Some(hook) = once.lock().unwrap().take() {
-            hook();
-        }
-        Ok(())
-    });
-    let fenced = ManifestStore::new(Arc::new(hook_io), dir.path());
-    let mut stale = manifest(1, 10, Some("snap-old"));
-    stale.epoch = Epoch(1);
-    let outcome = fenced.publish(&ManifestToken::ABSENT, &stale);
-    assert!(
-        matches!(outcome, Ok(PublishOutcome::Conflict { .. })),
-        "{outcome:?}"
-    );
-    let view = fenced_view.lock().unwrap();
-    let (before, after) = &view[0];
-    assert_eq!(before.len(), 1, "{before:?}");
-    assert_eq!(
-        after, before,
-        "the new holder touched the fenced one's temporary"
-    );
-    let (kept, _) = fenced.read().unwrap();
-    assert_eq!(kept.epoch, Epoch(2), "{kept:?}");
-    assert_eq!(kept.snapshot, Some(BlobId::new("snap-new").unwrap()));
-}
-
 #[test]
 fn only_temporaries_of_fenced_epochs_are_garbage() {
     let dir = tempfile::tempdir().unwrap();
@@ -196,4 +140,172 @@ fn only_temporaries_of_fenced_epochs_are_garbage() {
     assert!(dir.path().join(manifest_temporary_name(Epoch(2))).exists());
     assert!(dir.path().join(manifest_temporary_name(Epoch(3))).exists());
     assert!(dir.path().join("MANIFEST.1.tmp").exists());
+}
+
+/// Publishes `manifest(seq, covered)` over `token`; its new token.
+fn publish(store: &ManifestStore, token: &ManifestToken, seq: u64, covered: u64) -> ManifestToken {
+    match store.publish(token, &manifest(seq, covered, Some(&format!("snap-{seq}")))) {
+        Ok(PublishOutcome::Published(token)) => token,
+        other => panic!("expected a publish, got {other:?}"),
+    }
+}
+
+/// A store in a temporary directory with manifests 1 and 2 published; manifest 1 is removed
+/// by the second publish, so it is written back to have a previous manifest to fall back to.
+fn store_with_two_manifests() -> (tempfile::TempDir, ManifestStore, ManifestToken) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    let first = publish(&store, &ManifestToken::ABSENT, 1, 10);
+    let second = publish(&store, &first, 2, 20);
+    assert!(
+        !store.path_of(1).exists(),
+        "a superseded manifest is removed"
+    );
+    (dir, store, second)
+}
+
+#[test]
+fn the_reader_falls_back_past_a_torn_or_empty_highest_file() {
+    let (_dir, store, second) = store_with_two_manifests();
+    let (bytes, _) = encode_manifest(&manifest(3, 30, Some("snap-3")));
+    let damaged: [(&str, Vec<u8>); 4] = [
+        ("empty", Vec::new()),
+        ("torn", bytes[..bytes.len() - 5].to_vec()),
+        ("zeroed", vec![0; bytes.len()]),
+        ("flipped", {
+            let mut flipped = bytes.clone();
+            flipped[MANIFEST_COVERED_LSN_OFFSET] ^= 1;
+            flipped
+        }),
+    ];
+    for (what, content) in damaged {
+        std::fs::write(store.path_of(3), &content).unwrap();
+        let (current, token) = store.read().unwrap();
+        assert_eq!((current.seq, token), (2, second), "{what}");
+        let files = store.files().unwrap();
+        assert_eq!(files.highest_seq, 3, "{what}");
+        assert_eq!(files.invalid.len(), 1, "{what}");
+        assert_eq!(files.invalid[0].len, content.len(), "{what}");
+    }
+    // The next publish builds on manifest 2 and claims the number after the torn file.
+    let next = publish(&store, &second, 3, 40);
+    assert_eq!(next.seq(), 4);
+    assert_eq!(store.read().unwrap().0.covered_lsn, Lsn(40));
+    assert!(
+        store.path_of(3).exists(),
+        "an unfinished claim is never removed"
+    );
+}
+
+#[test]
+fn with_no_valid_manifest_a_damaged_file_is_an_error_naming_it_and_the_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    let (mut bytes, _) = encode_manifest(&manifest(1, 10, Some("snap-1")));
+    bytes[MANIFEST_ID_OFFSET] ^= 0x20;
+    std::fs::write(store.path_of(1), &bytes).unwrap();
+    std::fs::write(store.path_of(2), b"").unwrap();
+    let error = store.read().unwrap_err();
+    let crc_offset = MANIFEST_ID_OFFSET + "snap-1".len();
+    match &error {
+        ManifestError::Corrupt { path, offset, .. } => {
+            assert_eq!((path, *offset), (&store.path_of(1), crc_offset as u64));
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let text = error.to_string();
+    assert!(text.contains("MANIFEST.00000000000000000001"), "{text}");
+    assert!(text.contains(&format!("offset {crc_offset}")), "{text}");
+    assert!(
+        text.contains("no manifest file in the directory is valid"),
+        "{text}"
+    );
+    let outcome = store.publish(&ManifestToken::ABSENT, &manifest(1, 5, None));
+    assert!(
+        matches!(outcome, Err(ManifestError::Corrupt { .. })),
+        "{outcome:?}"
+    );
+}
+
+/// A first publish killed between its claim and its write leaves an empty file (a power cut
+/// may leave one of zeros): the store has no manifest (it must open), and the next publish
+/// skips the numbers.
+#[test]
+fn claims_that_were_never_written_read_as_no_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    std::fs::write(store.path_of(1), b"").unwrap();
+    std::fs::write(store.path_of(2), [0; 48]).unwrap();
+    assert_eq!(
+        store.read().unwrap(),
+        (Manifest::default(), ManifestToken::ABSENT)
+    );
+    let token = publish(&store, &ManifestToken::ABSENT, 1, 7);
+    assert_eq!(token.seq(), 3);
+    let (current, read_token) = store.read().unwrap();
+    assert_eq!(
+        (current.seq, current.covered_lsn, read_token),
+        (3, Lsn(7), token)
+    );
+}
+
+#[test]
+fn a_manifest_under_another_seqs_name_is_not_valid() {
+    let (_dir, store, second) = store_with_two_manifests();
+    let (bytes, _) = encode_manifest(&manifest(7, 70, None));
+    std::fs::write(store.path_of(3), &bytes).unwrap();
+    assert_eq!(store.read().unwrap().1, second);
+    let files = store.files().unwrap();
+    let error = files.invalid[0].error.to_string();
+    assert!(error.contains("misplaced"), "{error}");
+    assert!(
+        error.contains(&format!("offset {MANIFEST_SEQ_OFFSET}")),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_format_version_1_manifest_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    let mut old = manifest(1, 10, Some("snap-1"));
+    old.epoch = Epoch(1);
+    let (mut bytes, _) = encode_manifest(&old);
+    bytes[MANIFEST_VERSION_OFFSET] = 1;
+    std::fs::write(dir.path().join("MANIFEST"), &bytes).unwrap();
+    let error = store.read().unwrap_err().to_string();
+    assert!(error.contains("/MANIFEST:"), "{error}");
+    assert!(error.contains("format version 1"), "{error}");
+    assert!(
+        error.contains(&format!("offset {MANIFEST_VERSION_OFFSET}")),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_current_manifest_is_the_valid_one_covering_the_most() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    // A late manifest of a fenced publisher at a higher number, covering less: not current.
+    let newer = Manifest {
+        seq: 1,
+        epoch: Epoch(5),
+        snapshot: Some(BlobId::new("snap-new").unwrap()),
+        covered_lsn: Lsn(20),
+    };
+    let stale = |seq, covered| Manifest {
+        seq,
+        epoch: Epoch(4),
+        snapshot: Some(BlobId::new("snap-stale").unwrap()),
+        covered_lsn: Lsn(covered),
+    };
+    std::fs::write(store.path_of(1), encode_manifest(&newer).0).unwrap();
+    std::fs::write(store.path_of(2), encode_manifest(&stale(2, 15)).0).unwrap();
+    assert_eq!(store.read().unwrap().0, newer);
+    // Covering as much: the higher epoch wins.
+    std::fs::write(store.path_of(3), encode_manifest(&stale(3, 20)).0).unwrap();
+    assert_eq!(store.read().unwrap().0, newer);
+    let files = store.files().unwrap();
+    let order: Vec<u64> = files.valid.iter().map(|f| f.manifest.seq).collect();
+    assert_eq!(order, vec![2, 3, 1]);
 }
