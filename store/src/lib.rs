@@ -47,6 +47,6 @@ mod store;
 
 pub use crate::store::{
     Batch, CasExpected, CasOutcome, GcReport, Outcome, PinnedSnapshot, SnapshotReport, Store,
-    StoreError, StoreOptions, MAX_BATCH_OPS,
+    StoreError, StoreOptions, DEFAULT_BLOB_THRESHOLD_BYTES, MAX_BATCH_OPS,
 };
 pub use state::{Entry, IfModified, Version};

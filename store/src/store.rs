@@ -61,7 +61,7 @@ pub struct StoreOptions {
 }
 
 /// Default of [`StoreOptions::blob_threshold_bytes`].
-const DEFAULT_BLOB_THRESHOLD_BYTES: usize = 1024;
+pub const DEFAULT_BLOB_THRESHOLD_BYTES: usize = 1024;
 
 impl Default for StoreOptions {
     fn default() -> Self {

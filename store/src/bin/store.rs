@@ -77,6 +77,10 @@ struct OpenArgs {
     /// After holding the lock this long under continuous load, let it go briefly (0: never).
     #[arg(long, default_value_t = 1_000)]
     max_hold_ms: u64,
+    /// Values of at least this many bytes are stored as content-addressed blobs named by their
+    /// log record (0: never).
+    #[arg(long, default_value_t = store::DEFAULT_BLOB_THRESHOLD_BYTES)]
+    blob_threshold_bytes: usize,
 }
 
 impl OpenArgs {
@@ -86,6 +90,7 @@ impl OpenArgs {
             lock_wait_ms: self.lock_wait_ms,
             idle_release_ms: self.idle_release_ms,
             max_hold_ms: self.max_hold_ms,
+            blob_threshold_bytes: self.blob_threshold_bytes,
             ..StoreOptions::default()
         };
         Store::open(&self.dir, options)

@@ -113,9 +113,13 @@ fn run(store: &Store, request: Request) -> Result<Answer, StoreError> {
         }
         Request::Gc => {
             let report = store.gc()?;
-            object(
-                json!({ "blobs_deleted": report.blobs_deleted, "blobs_kept": report.blobs_kept }),
-            )
+            object(json!({
+                "blobs_deleted": report.blobs_deleted,
+                "value_blobs_deleted": report.value_blobs_deleted,
+                "blobs_kept": report.blobs_kept,
+                "temporaries_deleted": report.temporaries_deleted,
+                "kept_all_because": report.kept_all_because,
+            }))
         }
         Request::Verify => object(json!({ "problems": store.verify()? })),
     };
