@@ -21,7 +21,7 @@ use super::{LazyFsError, PathPattern};
 pub const SIBLING_PREFIX_CHARS: usize = 4;
 
 /// How far before a file's tail margin a decayed bit may land: recent data.
-pub const ROT_RECENT_WINDOW_BYTES: u64 = 16 * 1024;
+pub const ROT_RECENT_WINDOW_BYTES: u64 = 6 * 1024;
 
 /// Bytes at the start of a file a decayed bit never hits.
 pub const ROT_HEADER_SKIP_BYTES: u64 = 512;

@@ -146,7 +146,7 @@ impl Default for FaultWeights {
             enospc: 1,
             bit_flip: 1,
             misdirected_write: 1,
-            bit_rot: 2,
+            bit_rot: 4,
             misplaced_blob: 2,
             heal: 2,
             pause_hold_ms: 2_200,
