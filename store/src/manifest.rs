@@ -155,6 +155,13 @@ pub enum ManifestError {
         /// New covered LSN.
         new_covered: Lsn,
     },
+    /// The highest manifest file's seq is the largest a name can hold (a crafted or damaged
+    /// directory): no later manifest can be claimed. Nothing was written.
+    #[error("{path}: no manifest seq follows this file's")]
+    SeqExhausted {
+        /// The manifest file of the highest seq.
+        path: PathBuf,
+    },
     /// Every claim was lost: each time, another publisher created the manifest file this one
     /// chose between its listing and its claim. Nothing was written.
     #[error("gave up publishing after losing {attempts} claims to other publishers (last {path})")]
@@ -294,7 +301,8 @@ impl ManifestStore {
             if token != *expected {
                 return Ok(Claim::Conflict(PublishOutcome::Conflict { current, token }));
             }
-            if new.seq != current.seq + 1 || new.covered_lsn < current.covered_lsn {
+            if current.seq.checked_add(1) != Some(new.seq) || new.covered_lsn < current.covered_lsn
+            {
                 return Err(ManifestError::InvalidSuccessor {
                     current_seq: current.seq,
                     current_covered: current.covered_lsn,
@@ -302,7 +310,11 @@ impl ManifestStore {
                     new_covered: new.covered_lsn,
                 });
             }
-            let seq = files.highest_seq + 1;
+            let Some(seq) = files.highest_seq.checked_add(1) else {
+                return Err(ManifestError::SeqExhausted {
+                    path: self.path_of(files.highest_seq),
+                });
+            };
             last = self.path_of(seq);
             match self.io.create_new(&last) {
                 Ok(file) => return Ok(Claim::Won { seq, file }),
@@ -345,6 +357,8 @@ impl ManifestStore {
     }
 }
 
+#[cfg(test)]
+mod directory_tests;
 #[cfg(test)]
 mod race_tests;
 #[cfg(test)]

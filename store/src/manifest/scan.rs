@@ -85,6 +85,35 @@ impl ManifestFiles {
         self.valid.last()
     }
 
+    /// Checks what a listing guarantees: valid manifests in key order, each under its own
+    /// seq's name, invalid ones in seq order, and no file above `highest_seq`.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let keys: Vec<_> = self.valid.iter().map(|f| order_key(&f.manifest)).collect();
+        if keys.windows(2).any(|pair| pair[0] > pair[1]) {
+            return Err(format!("valid manifests out of key order: {keys:?}"));
+        }
+        for file in &self.valid {
+            let name = manifest_file_name(file.manifest.seq);
+            if !file.path.ends_with(&name) || file.manifest.seq > self.highest_seq {
+                return Err(format!(
+                    "{}: seq {}",
+                    file.path.display(),
+                    file.manifest.seq
+                ));
+            }
+        }
+        let seqs: Vec<u64> = self.invalid.iter().map(|f| f.seq).collect();
+        if seqs.windows(2).any(|pair| pair[0] > pair[1])
+            || seqs.iter().any(|&seq| seq > self.highest_seq)
+        {
+            return Err(format!(
+                "invalid files {seqs:?}, highest seq {}",
+                self.highest_seq
+            ));
+        }
+        Ok(())
+    }
+
     /// The current manifest and its token; the default manifest and
     /// [`ManifestToken::ABSENT`] if every file is blank; an error naming the highest
     /// damaged file if files hold data but none is a valid manifest.

@@ -309,3 +309,34 @@ fn the_current_manifest_is_the_valid_one_covering_the_most() {
     let order: Vec<u64> = files.valid.iter().map(|f| f.manifest.seq).collect();
     assert_eq!(order, vec![2, 3, 1]);
 }
+
+#[test]
+fn the_largest_seq_is_an_error_not_an_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ManifestStore::new(Arc::new(StdIo), dir.path());
+    let last = Manifest {
+        seq: u64::MAX,
+        ..manifest(0, 10, None)
+    };
+    std::fs::write(store.path_of(u64::MAX), encode_manifest(&last).0).unwrap();
+    let (current, token) = store.read().unwrap();
+    assert_eq!(current, last);
+    let next = manifest(0, 20, None);
+    let error = store.publish(&token, &next).unwrap_err();
+    assert!(
+        matches!(error, ManifestError::InvalidSuccessor { .. }),
+        "{error}"
+    );
+    std::fs::write(store.path_of(u64::MAX), b"").unwrap();
+    std::fs::write(store.path_of(1), encode_manifest(&manifest(1, 5, None)).0).unwrap();
+    let (_, token) = store.read().unwrap();
+    let error = store.publish(&token, &manifest(2, 20, None)).unwrap_err();
+    assert!(
+        matches!(error, ManifestError::SeqExhausted { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("18446744073709551615"),
+        "{error}"
+    );
+}
