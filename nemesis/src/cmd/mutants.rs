@@ -23,6 +23,11 @@ use super::soak::parse_duration;
 /// Where the mutant-capable store is built, relative to the workspace (and to `target/`).
 const MUTANT_STORE: &str = "target/mutants/release/store";
 
+/// The default store's lock settings: a short lease, so that a process paused by the nemesis
+/// outlives its lease within a run and another takes over (the path fencing guards), and
+/// frequent hand-offs of the lock between processes under load (catch-up, manifest swaps).
+const MUTANT_STORE_FLAGS: &str = "--lease-ms 200 --max-hold-ms 100";
+
 /// Arguments of `faultline mutants`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_HELP)]
@@ -40,7 +45,8 @@ pub struct MutantsArgs {
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
     /// Command line of one process of a store built with the `mutants` feature; `{dir}` is the
-    /// data directory. Default: target/mutants/release/store serve --dir {dir}.
+    /// data directory. Default: target/mutants/release/store serve --dir {dir} --lease-ms 200
+    /// --max-hold-ms 100 (a lease a paused process outlives within a run).
     #[arg(long, value_name = "CMD")]
     sut: Option<String>,
     /// Only these mutants (comma-separated names, e.g. `ack-before-fsync,no-fencing`).
@@ -194,7 +200,7 @@ fn default_sut() -> anyhow::Result<String> {
         .canonicalize()
         .with_context(|| format!("resolving {}", found.display()))?;
     Ok(format!(
-        "{} serve --dir {{dir}}",
+        "{} serve --dir {{dir}} {MUTANT_STORE_FLAGS}",
         shell_quote(&path.to_string_lossy())
     ))
 }
