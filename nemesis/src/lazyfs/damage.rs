@@ -6,11 +6,16 @@
 //! Where they hit is chosen so that a careful system can always tell: a decayed bit is never
 //! in a file's first 512 bytes (a header a system may rewrite as a torn creation) nor in its
 //! last `tail_margin_bytes` (a last record a system may cut as torn); a misplaced file's
-//! content differs from the one it replaces. Both aim at recent data (the newest file, the
+//! content differs from the one it replaces. The damaged ranges are tracked ([`DamageMap`])
+//! until rewritten, and their first read is logged as `damage-read`. Both aim at recent data (the newest file, the
 //! last bytes before the margin), which a system still needs: damage to data it has already
 //! compacted away shows nothing.
 
+mod map;
+
 use rand::Rng;
+
+pub(crate) use map::DamageMap;
 
 use super::backing::mirror_durable_file;
 use super::model::DurableFile;
@@ -76,6 +81,7 @@ impl FsState {
                 source,
             })?;
         mirror_durable_file(&self.backing, &self.model, file.ino, self.sync_backing)?;
+        self.damage.add(&file.path, offset, offset + 1, "bit-rot");
         let detail = format!(
             "bit {bit} of byte {offset} of {} ({} durable bytes) flipped at rest",
             file.path, file.len
@@ -137,6 +143,8 @@ impl FsState {
                 source: source_error,
             })?;
         mirror_durable_file(&self.backing, &self.model, target.ino, self.sync_backing)?;
+        self.damage
+            .add(&target.path, 0, source.len, "misplaced-file");
         let detail = format!(
             "the content of {} ({} bytes) landed under {}",
             source.path, source.len, target.path
@@ -144,6 +152,23 @@ impl FsState {
         self.log
             .record("misplaced-file", Some(&target.path), detail.clone());
         Ok(Some(detail))
+    }
+}
+
+impl FsState {
+    /// Reports, once per damaged range, a read of `[offset, offset + len)` of `ino`.
+    pub(crate) fn note_damage_read(&mut self, ino: super::Ino, offset: u64, len: u64) {
+        if self.damage.is_empty() {
+            return;
+        }
+        let path = self.path_of(ino);
+        for range in self.damage.read(&path, offset, offset + len) {
+            let detail = format!(
+                "bytes [{}, {}) damaged by {} were read",
+                range.start, range.end, range.cause
+            );
+            self.log.record("damage-read", Some(&path), detail);
+        }
     }
 }
 

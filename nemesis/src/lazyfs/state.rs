@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::backing::{mirror_dir_ops, mirror_file_ops};
 use super::crash::{random_crash, CrashReport};
+use super::damage::DamageMap;
 use super::faults::{Fault, FaultKind, FaultLog, FaultSet};
 use super::image::DiskImage;
 use super::model::{DiskModel, NodeAttr};
@@ -23,6 +24,8 @@ pub(crate) struct FsState {
     pub(crate) model: DiskModel,
     pub(crate) faults: FaultSet,
     pub(crate) log: FaultLog,
+    /// Damage placed at rest that is still there.
+    pub(crate) damage: DamageMap,
     trace: Option<TraceRecorder>,
     pub(crate) backing: PathBuf,
     policy: CrashPolicy,
@@ -60,6 +63,7 @@ impl FsState {
             model,
             faults: FaultSet::new(options.fault_seed),
             log: FaultLog::open(options.fault_log.as_deref())?,
+            damage: DamageMap::default(),
             trace: None,
             backing: options.backing_dir.clone(),
             policy: options.crash_policy.clone(),
@@ -96,6 +100,9 @@ impl FsState {
             return Err(FsError::NoSpace);
         }
         let ino = self.model.create(parent, name, kind, perm)?;
+        if !self.damage.is_empty() {
+            self.damage.forget(&path);
+        }
         self.record(TraceEvent::Create {
             parent,
             name: name.to_owned(),
@@ -110,6 +117,7 @@ impl FsState {
         if data.is_empty() {
             return Ok(data);
         }
+        self.note_damage_read(ino, offset, data.len() as u64);
         if let Some(path) = self.fires(FaultKind::ReadBitflip, ino) {
             let index = self.faults.rng.random_range(0..data.len());
             let bit = self.faults.rng.random_range(0..8u8);
@@ -132,6 +140,11 @@ impl FsState {
                 format!("write of {} bytes at {offset} refused", data.len()),
             );
             return Err(FsError::NoSpace);
+        }
+        if !self.damage.is_empty() {
+            let path = self.path_of(ino);
+            self.damage
+                .written(&path, offset, offset + data.len() as u64);
         }
         let mut misdirect_to = None;
         if let Some(path) = self.fires(FaultKind::MisdirectedWrite, ino) {
@@ -177,6 +190,10 @@ impl FsState {
     ) -> Result<NodeAttr, FsError> {
         if let Some(len) = size {
             self.model.truncate(ino, len)?;
+            if !self.damage.is_empty() {
+                let path = self.path_of(ino);
+                self.damage.truncated(&path, len);
+            }
             self.record(TraceEvent::Truncate { ino, len });
         }
         if let Some(perm) = perm {
@@ -194,6 +211,10 @@ impl FsState {
         name: &str,
         kind: NodeKind,
     ) -> Result<(), FsError> {
+        if !self.damage.is_empty() {
+            let path = self.child_path(parent, name);
+            self.damage.forget(&path);
+        }
         self.model.remove(parent, name, kind)?;
         self.record(TraceEvent::Remove {
             parent,
@@ -210,6 +231,11 @@ impl FsState {
         no_replace: bool,
     ) -> Result<(), FsError> {
         self.model.rename(from.0, from.1, to.0, to.1, no_replace)?;
+        if !self.damage.is_empty() {
+            let (from_path, to_path) =
+                (self.child_path(from.0, from.1), self.child_path(to.0, to.1));
+            self.damage.renamed(&from_path, &to_path);
+        }
         let (from_name, to_name) = (from.1.to_owned(), to.1.to_owned());
         self.record(TraceEvent::Rename {
             from_parent: from.0,

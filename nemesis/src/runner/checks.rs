@@ -93,7 +93,19 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
         .map_err(|error| history_error(error.to_string()))?;
     let history = per_key_history(&recorded);
     let raw = std::fs::File::open(path).map_err(RunError::io(path))?;
-    let excuse = detection::excuse(std::io::BufReader::new(raw), &recorded, inputs);
+    // The lazy filesystem's fault log sits beside the history (in a run and in a bundle).
+    let damage_reads = path
+        .parent()
+        .map(|dir| dir.join("fault-log.jsonl"))
+        .and_then(|log| std::fs::File::open(log).ok())
+        .map(|log| detection::damage_reads(std::io::BufReader::new(log)))
+        .unwrap_or_default();
+    let excuse = detection::excuse(
+        std::io::BufReader::new(raw),
+        &recorded,
+        inputs,
+        &damage_reads,
+    );
     let held = |status: CheckStatus| {
         if excuse.excused && status == CheckStatus::Failed {
             CheckStatus::NotHeld
@@ -110,8 +122,8 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
         ),
     };
     records.push(record("recovery", status, detail));
-    if let Some(detection) = &excuse.detection {
-        records.push(record("detection", CheckStatus::Passed, detection.clone()));
+    if let Some((status, detail)) = &excuse.detection {
+        records.push(record("detection", *status, detail.clone()));
     }
     let (status, detail) = match &inputs.verify_problems {
         Some(problems) if problems.is_empty() => (CheckStatus::Passed, "no problems".into()),

@@ -7,13 +7,14 @@
 //! its ends; a blob under another blob's name) excuse loss only once the store showed it
 //! detected something: a `corrupt` answer, a process that refused to start, a `verify`
 //! problem. A store that shows none of these is held to every check: it lost or changed data
-//! without noticing.
+//! without noticing. And if it read damaged bytes (the lazy filesystem logs `damage-read`)
+//! without showing any of these, it used damaged data as valid: the `detection` check fails.
 
 use std::io::BufRead;
 
 use history::{EventType, History, HistoryReader, Process, Value};
 
-use super::CheckInputs;
+use super::{CheckInputs, CheckStatus};
 use crate::runner::nemesis::RECOVERY_FAILED;
 use crate::runner::schedule::FaultKind;
 
@@ -22,13 +23,38 @@ use crate::runner::schedule::FaultKind;
 pub struct Excuse {
     /// Whether data loss is excused (the checks that data may fail are `not_held`).
     pub excused: bool,
-    /// For runs with faults that require detection: what the store showed, for the report.
-    pub detection: Option<String>,
+    /// For runs with faults that require detection: the `detection` check's status (failed
+    /// when damaged bytes were read and nothing was detected) and what the store showed.
+    pub detection: Option<(CheckStatus, String)>,
+}
+
+/// Lines of a lazy filesystem fault log that report a read of damaged bytes.
+pub fn damage_reads(fault_log: impl BufRead) -> Vec<String> {
+    fault_log
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(&line).ok())
+        .filter(|entry| entry["event"] == "damage-read")
+        .map(|entry| {
+            format!(
+                "{}: {}",
+                entry["path"].as_str().unwrap_or("?"),
+                entry["detail"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 /// Decides the excuse of a run from its recorded history (`raw`: the history file's lines, for
 /// the error codes of `fail` answers, which pairing drops) and the check inputs.
-pub fn excuse(raw: impl BufRead, recorded: &History, inputs: &CheckInputs) -> Excuse {
+///
+/// `damage_reads` are the reads of damaged bytes the lazy filesystem reported ([`damage_reads`]).
+pub fn excuse(
+    raw: impl BufRead,
+    recorded: &History,
+    inputs: &CheckInputs,
+    damage_reads: &[String],
+) -> Excuse {
     let injected = |kinds: &[FaultKind]| {
         recorded
             .faults
@@ -63,18 +89,28 @@ pub fn excuse(raw: impl BufRead, recorded: &History, inputs: &CheckInputs) -> Ex
     }
     let mut kinds = required.clone();
     kinds.dedup();
-    let detection = if signs.is_empty() {
-        format!(
-            "{} injected and never detected (no `corrupt` answer, no refused restart, no \
-             verify problem): every check is held",
-            kinds.join(", ")
-        )
-    } else {
-        format!(
+    let detection = if !signs.is_empty() {
+        let text = format!(
             "{} injected and detected: {}",
             kinds.join(", "),
             signs.join(", ")
-        )
+        );
+        (CheckStatus::Passed, text)
+    } else if !damage_reads.is_empty() {
+        let shown: Vec<&str> = damage_reads.iter().take(3).map(String::as_str).collect();
+        let text = format!(
+            "undetected_damage: {} injected, damaged bytes read ({}) and never detected (no \
+             `corrupt` answer, no refused restart, no verify problem)",
+            kinds.join(", "),
+            shown.join("; ")
+        );
+        (CheckStatus::Failed, text)
+    } else {
+        let text = format!(
+            "{} injected, never read and never detected: every check is held",
+            kinds.join(", ")
+        );
+        (CheckStatus::Passed, text)
     };
     Excuse {
         excused: !signs.is_empty(),
@@ -128,33 +164,56 @@ mod tests {
 
     #[test]
     fn silent_loss_after_a_fault_that_requires_detection_is_held() {
-        let silent = excuse(
-            &b""[..],
-            &recorded(&["kill_one", "bit_rot"]),
-            &detect_only(),
-        );
+        let rot = recorded(&["kill_one", "bit_rot"]);
+        let silent = excuse(&b""[..], &rot, &detect_only(), &[]);
         assert!(!silent.excused, "{silent:?}");
-        assert!(silent.detection.unwrap().contains("never detected"));
+        assert_eq!(
+            silent.detection.unwrap().0,
+            CheckStatus::Passed,
+            "nothing read"
+        );
+    }
+
+    #[test]
+    fn damaged_bytes_read_without_detection_fail_and_with_detection_pass() {
+        let log = concat!(
+            r#"{"unix_ms":1,"event":"bit-rot","path":"store/wal/1","detail":""}"#,
+            "\n",
+            r#"{"unix_ms":2,"event":"damage-read","path":"store/wal/1","detail":"bytes [9, 10) damaged by bit-rot were read"}"#,
+            "\n"
+        );
+        let reads = damage_reads(log.as_bytes());
+        assert_eq!(reads.len(), 1, "{reads:?}");
+        let rot = recorded(&["bit_rot"]);
+        let silent = excuse(&b""[..], &rot, &detect_only(), &reads);
+        let (status, text) = silent.detection.unwrap();
+        assert_eq!(status, CheckStatus::Failed);
+        assert!(
+            text.contains("undetected_damage") && text.contains("store/wal/1"),
+            "{text}"
+        );
+        let detected = excuse(CORRUPT.as_bytes(), &rot, &detect_only(), &reads);
+        assert_eq!(detected.detection.unwrap().0, CheckStatus::Passed);
     }
 
     #[test]
     fn a_corrupt_answer_a_refused_restart_or_a_verify_problem_excuses_it() {
         let rot = recorded(&["bit_rot"]);
-        assert!(excuse(CORRUPT.as_bytes(), &rot, &detect_only()).excused);
+        assert!(excuse(CORRUPT.as_bytes(), &rot, &detect_only(), &[]).excused);
         let refused = recorded(&["misplaced_blob", RECOVERY_FAILED]);
-        assert!(excuse(&b""[..], &refused, &detect_only()).excused);
+        assert!(excuse(&b""[..], &refused, &detect_only(), &[]).excused);
         let verify = CheckInputs {
             verify_problems: Some(vec!["blob snap-1: checksum".into()]),
             ..detect_only()
         };
-        assert!(excuse(&b""[..], &rot, &verify).excused);
+        assert!(excuse(&b""[..], &rot, &verify, &[]).excused);
     }
 
     #[test]
     fn lenient_faults_excuse_as_before() {
         let both = recorded(&["bit_rot", "bit_flip"]);
-        assert!(excuse(&b""[..], &both, &detect_only()).excused);
+        assert!(excuse(&b""[..], &both, &detect_only(), &[]).excused);
         let not_detect = CheckInputs::default();
-        assert!(!excuse(&b""[..], &recorded(&["bit_flip"]), &not_detect).excused);
+        assert!(!excuse(&b""[..], &recorded(&["bit_flip"]), &not_detect, &[]).excused);
     }
 }
