@@ -224,6 +224,35 @@ impl ManifestStore {
         self.files()?.current_or_absent()
     }
 
+    /// [`Self::read`], then makes the current manifest durable: writes its bytes again (the
+    /// same bytes, so no reader ever sees other content), fsyncs it and fsyncs the directory.
+    /// A reader may see a manifest whose publisher crashed, stalls or failed before its own
+    /// fsyncs (after a kill its bytes are in the page cache; after a failed fsync they may
+    /// even be marked clean): a caller that deletes what a manifest covers, or collects what
+    /// it does not name, must read it with this method, or a power cut may bring back an older
+    /// manifest that needs what was deleted. Call only while holding the lease.
+    pub fn read_durable(&self) -> Result<(Manifest, ManifestToken), ManifestError> {
+        let files = self.files()?;
+        let current = files.current_or_absent()?;
+        let Some(valid) = files.current() else {
+            return Ok(current);
+        };
+        let (bytes, _) = encode_manifest(&valid.manifest);
+        let path = &valid.path;
+        let file = self
+            .io
+            .open(path)
+            .map_err(|source| io_error("open", path, source))?;
+        file.write_at(0, &bytes)
+            .map_err(|source| io_error("write", path, source))?;
+        file.sync()
+            .map_err(|source| io_error("fsync", path, source))?;
+        self.io
+            .sync_dir(&self.dir)
+            .map_err(|source| io_error("fsync dir", &self.dir, source))?;
+        Ok(current)
+    }
+
     /// Publishes `new` iff the current manifest is the one `expected` names. Call only while
     /// holding the lease, after checking it is not fenced; publishes of one epoch must not
     /// run concurrently. `new.seq` must be the current seq + 1 and `new.covered_lsn` must not

@@ -364,3 +364,39 @@ fn a_power_cut_at_any_step_of_a_publish_leaves_the_old_or_the_new_manifest() {
     let reader = ManifestStore::new(Arc::new(after), Path::new(DIR));
     assert_eq!(reader.read().unwrap().0, new);
 }
+
+/// A publisher killed after writing its manifest and before its fsyncs (or whose fsync failed
+/// and marked the pages clean) leaves a manifest that readers take as current but that a power
+/// cut loses. `read_durable` makes it durable, so a caller may delete what it covers.
+#[test]
+fn read_durable_makes_a_manifest_whose_publisher_died_before_its_fsyncs_durable() {
+    for failed_sync in [false, true] {
+        let (disk, first) = disk_with_one_manifest();
+        let store = ManifestStore::new(Arc::new(disk.clone()), Path::new(DIR));
+        if failed_sync {
+            disk.fail_next_sync();
+        } else {
+            disk.kill_before_next_sync();
+        }
+        let outcome = store.publish(&first, &manifest(2, 1, 20, "snap-2"));
+        assert!(outcome.is_err(), "{outcome:?}");
+        let (seen, _) = store.read().unwrap();
+        assert_eq!(seen.covered_lsn, Lsn(20));
+        let lost = ManifestStore::new(Arc::new(disk.crashed_copy(3)), Path::new(DIR));
+        assert_eq!(
+            lost.read().unwrap().0.covered_lsn,
+            Lsn(10),
+            "not durable yet"
+        );
+        let (durable, _) = store.read_durable().unwrap();
+        assert_eq!(durable, seen);
+        for seed in 1..=8 {
+            let crashed = ManifestStore::new(Arc::new(disk.crashed_copy(seed)), Path::new(DIR));
+            assert_eq!(
+                crashed.read().unwrap().0,
+                seen,
+                "seed {seed}, {failed_sync}"
+            );
+        }
+    }
+}
