@@ -14,7 +14,7 @@ use super::error::RunError;
 use super::promises::{Promise, Promises};
 use super::record::Recorder;
 use super::schedule::{FaultContext, FaultKind, FaultSchedule, FaultWeights};
-use crate::lazyfs::{FaultKind as FsFault, MountedLazyFs};
+use crate::lazyfs::{CrashPolicy, FaultKind as FsFault, MountedLazyFs};
 
 /// What the nemesis did in a run.
 #[derive(Debug, Default)]
@@ -186,10 +186,13 @@ impl<'a> Nemesis<'a> {
                 }
                 let mut detail = String::new();
                 if let (Some(seed), Some(mount)) = (seed, self.mount) {
+                    let tearing = seed % 2 == 0;
+                    mount.set_crash_policy(crash_policy(tearing));
                     let report = mount.power_cut(seed)?;
                     detail = format!(
-                        "crash state {seed}: {} pending ops; file ops {} kept, {} lost, {} torn; \
-                         directory ops {} kept, {} lost; reordered {}; ",
+                        "crash state {seed}{}: {} pending ops; file ops {} kept, {} lost, {} \
+                         torn; directory ops {} kept, {} lost; reordered {}; ",
+                        if tearing { " (tearing)" } else { "" },
                         report.pending_ops,
                         report.file_ops_kept,
                         report.file_ops_lost,
@@ -364,6 +367,23 @@ impl<'a> Nemesis<'a> {
     }
 }
 
+/// The crash policy of a power cut: the lazy filesystem's default, or (`tearing`, half of the
+/// cuts, chosen by the crash seed so a replay cuts the same way) one that tears most pending
+/// writes at 512-byte sectors, so that a log's last record is often torn: a store must cut a
+/// torn tail, and must not mistake it for damage in the middle of its log.
+pub fn crash_policy(tearing: bool) -> CrashPolicy {
+    if tearing {
+        CrashPolicy {
+            write_kept_probability: 0.3,
+            write_torn_probability: 0.6,
+            torn_4k_probability: 0.0,
+            ..CrashPolicy::default()
+        }
+    } else {
+        CrashPolicy::default()
+    }
+}
+
 /// The nemesis event recorded when a restarted process did not recover.
 pub const RECOVERY_FAILED: &str = "recovery_failed";
 
@@ -488,6 +508,14 @@ mod tests {
             strict_run.bit_flip, 0,
             "a lenient detect fault would excuse silent loss"
         );
+    }
+
+    #[test]
+    fn tearing_cuts_tear_more_and_at_small_sectors() {
+        let (plain, tearing) = (crash_policy(false), crash_policy(true));
+        assert_eq!(plain, CrashPolicy::default());
+        assert!(tearing.write_torn_probability > plain.write_torn_probability);
+        assert_eq!(tearing.torn_4k_probability, 0.0);
     }
 
     #[test]
