@@ -128,8 +128,9 @@ pub struct FaultWeights {
     /// Weight of `heal`.
     pub heal: u32,
     /// A paused process stays paused at least this long (ms) before `resume` or `heal` may
-    /// wake it: long enough for its lease to be taken over, so a stalled lock holder that is
-    /// not fenced shows. The end of a run resumes it in any case.
+    /// wake it: longer than the system's lease (`faultline mutants` runs the store with a
+    /// 200 ms lease), so its lock is taken over and a stalled holder that is not fenced shows.
+    /// The end of a run resumes it in any case.
     #[serde(default)]
     pub pause_hold_ms: u64,
 }
@@ -149,7 +150,7 @@ impl Default for FaultWeights {
             bit_rot: 4,
             misplaced_blob: 2,
             heal: 2,
-            pause_hold_ms: 2_200,
+            pause_hold_ms: 600,
         }
     }
 }
