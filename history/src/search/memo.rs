@@ -92,9 +92,10 @@ pub(crate) struct Memo<K, S> {
 }
 
 impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
-    pub(crate) fn new() -> Self {
+    /// A cache with room for `capacity` configurations before it grows.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         Memo {
-            explored: HashMap::with_hasher(FastHash),
+            explored: HashMap::with_capacity_and_hasher(capacity, FastHash),
         }
     }
 
@@ -144,7 +145,7 @@ mod tests {
 
     #[test]
     fn dominated_configurations_are_not_new() {
-        let mut memo: Memo<u8, u8> = Memo::new();
+        let mut memo: Memo<u8, u8> = Memo::with_capacity(0);
         let mut info = InfoSet::new(3);
         info.set(1);
         assert!(memo.insert(0, 0, 7, &info).is_some());

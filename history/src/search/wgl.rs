@@ -195,7 +195,8 @@ pub(crate) fn search<M: Model, K: CacheKey>(
         info: InfoSet::new(info_count),
         info_rank,
     };
-    let mut memo: Memo<K, K::StateKey<M::State>> = Memo::new();
+    // A clean history linearizes each operation about once: room for that from the start.
+    let mut memo: Memo<K, K::StateKey<M::State>> = Memo::with_capacity(ops.len() + 1);
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut longest = Longest {
         best: Vec::new(),
