@@ -207,11 +207,12 @@ mod tests {
 
     use store::mutant::Mutant;
 
-    use super::super::{exposing_fault, Catch, FailureRecord};
+    use super::super::{exposing_fault, Catch};
     use super::*;
     use crate::runner::config::{FaultRecord, RunConfig};
     use crate::runner::report::{BundleIndex, BUNDLE_FORMAT};
     use crate::runner::schedule::FaultKind;
+    use crate::runner::summary::FailureRecord;
 
     fn caught(mutant: Mutant, ms: u64, check: &str, fault: &str, reproduced: u32) -> MutantResult {
         let bundle = format!(
