@@ -127,6 +127,11 @@ pub struct WorkloadMix {
     /// Percent of written values (put, cas, batch put) that are one of the large values.
     #[serde(default)]
     pub large_value_percent: u32,
+    /// Percent of written values padded to a few hundred bytes (still unique, below the size
+    /// a store may move out of its log): log appends then span sectors, so a power cut can
+    /// tear them.
+    #[serde(default)]
+    pub medium_value_percent: u32,
     /// Percent of deletes followed at once by a write of the same key (a put or a `cas`
     /// expecting it absent).
     #[serde(default)]
@@ -156,12 +161,16 @@ impl Default for WorkloadMix {
             snapshot: 1,
             gc: 1,
             large_value_percent: 8,
+            medium_value_percent: 15,
             rewrite_after_delete_percent: 60,
             stale_version_percent: 20,
             batch_size_max: 5,
         }
     }
 }
+
+/// Sizes of the padded (medium) values, in bytes.
+const MEDIUM_VALUE_BYTES: std::ops::Range<usize> = 300..900;
 
 /// The operation stream of one client: seeded, so the same seed asks the same questions.
 #[derive(Debug)]
@@ -321,7 +330,15 @@ impl ClientWorkload {
             let index = self.rng.random_range(0..LARGE_VALUE_SIZES.len());
             return large_value(index).to_owned();
         }
-        self.unique_value()
+        let mut value = self.unique_value();
+        if self.percent(self.mix.medium_value_percent) {
+            let padded = self.rng.random_range(MEDIUM_VALUE_BYTES);
+            value.push('-');
+            while value.len() < padded {
+                value.push('.');
+            }
+        }
+        value
     }
 
     fn unique_value(&mut self) -> String {
@@ -371,6 +388,12 @@ mod tests {
             }
         }
         assert!(large > 0, "no large value among the puts");
+        assert!(
+            values
+                .iter()
+                .any(|value| MEDIUM_VALUE_BYTES.contains(&value.len())),
+            "no medium value among the puts"
+        );
     }
 
     #[test]
