@@ -34,6 +34,7 @@
 //! Any [`Access::Opaque`] operation in the partition (an append, a compare-and-set that
 //! observed a mismatch — it observes "not `e`", which rule 3 cannot see) turns them all off.
 
+use super::bitset::FastHash;
 use crate::{Access, Model, Operation};
 use std::collections::{HashMap, HashSet};
 
@@ -72,7 +73,7 @@ pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
     if let Some(impossible) = stale_observation(model, ops, &accesses) {
         return impossible;
     }
-    let observed: HashSet<&crate::Value> = accesses.iter().filter_map(observes).collect();
+    let observed: HashSet<&crate::Value, FastHash> = accesses.iter().filter_map(observes).collect();
     let kept = (0..ops.len())
         .filter(|index| {
             let is_info = ops[*index].return_ns.is_none();
@@ -106,7 +107,7 @@ fn impossible_observation<M: Model>(
     ops: &[&Operation],
     accesses: &[Access],
 ) -> Option<usize> {
-    let mut first_set_ns: HashMap<&crate::Value, u64> = HashMap::new();
+    let mut first_set_ns: HashMap<&crate::Value, u64, FastHash> = HashMap::default();
     for (op, access) in ops.iter().zip(accesses) {
         if let Access::Replace { new, .. } = access {
             let earliest = first_set_ns.entry(new).or_insert(op.call_ns);
@@ -157,7 +158,7 @@ fn stale_observation<M: Model>(
         let (_, return_ns, index) = overwriters[position];
         earliest_return[position] = earliest_return[position + 1].min((return_ns, index));
     }
-    let mut setters: HashMap<&crate::Value, Vec<usize>> = HashMap::new();
+    let mut setters: HashMap<&crate::Value, Vec<usize>, FastHash> = HashMap::default();
     for (index, access) in accesses.iter().enumerate() {
         if let Access::Replace { new, .. } = access {
             setters.entry(new).or_default().push(index);

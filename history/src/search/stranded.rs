@@ -14,6 +14,7 @@
 //! [`Access`] makes that "the initial state is `v`"); otherwise no `ok` operation observes
 //! it and leaving it prunes nothing.
 
+use super::bitset::FastHash;
 use crate::{Access, Model, Operation, Value};
 use std::collections::HashMap;
 
@@ -37,7 +38,7 @@ pub(crate) struct Stranded {
 impl Stranded {
     /// `None` when some operation is [`Access::Opaque`].
     pub(crate) fn build<M: Model>(model: &M, ops: &[&Operation]) -> Option<Stranded> {
-        let mut ids: HashMap<Value, u32> = HashMap::new();
+        let mut ids: HashMap<Value, u32, FastHash> = HashMap::default();
         let mut id_of = |value: &Value| {
             let next = ids.len() as u32;
             *ids.entry(value.clone()).or_insert(next)
