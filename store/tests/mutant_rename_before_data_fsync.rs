@@ -1,9 +1,10 @@
 #![cfg(feature = "mutants")]
 //! Mutant 5, `rename-before-data-fsync` (LevelDB's empty CURRENT: the pointer file was renamed
-//! into place before its data was synced): the manifest and blobs are renamed over their final
-//! names, and the directory fsynced, with their data never fsynced. Exposed by a **power cut**
-//! after a snapshot: the clean store opens with every acknowledged write; with the mutant the
-//! manifest (or the snapshot it names) is torn and the store refuses to open or loses writes.
+//! into place before its data was synced): blobs are renamed over their final names, and the
+//! manifest's claimed `MANIFEST.<seq>` made durable by the directory fsync, with their data
+//! never fsynced. Exposed by a **power cut** after a snapshot: the clean store opens with every
+//! acknowledged write; with the mutant the manifest (or the snapshot it names) is torn, and
+//! the store refuses to open (no valid manifest, naming the torn file) or loses writes.
 
 use std::path::Path;
 use std::sync::Arc;
