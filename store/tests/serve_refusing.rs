@@ -86,7 +86,19 @@ fn an_unreadable_manifest_is_answered_corrupt_request_by_request() {
     store.put("a", b"x").unwrap();
     store.snapshot().unwrap();
     drop(store);
-    std::fs::write(dir.path().join("MANIFEST"), b"this is not a manifest").unwrap();
+    let manifests: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("MANIFEST.")
+        })
+        .collect();
+    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    // Damaged bytes (not a blank claim, which reads as no manifest) in the only manifest file.
+    std::fs::write(&manifests[0], b"this is not a manifest").unwrap();
     assert_refuses_every_request(dir.path(), "manifest");
 }
 

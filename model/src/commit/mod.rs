@@ -75,7 +75,7 @@ pub struct Blob {
     writes: Vec<u8>,
 }
 
-/// `MANIFEST`: the current snapshot and the LSN it covers.
+/// The current manifest (`MANIFEST.<seq>`): the current snapshot and the LSN it covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Manifest {
     seq: u8,

@@ -111,6 +111,13 @@ pub(crate) fn read_manifest(io: &Arc<dyn Io>, dir: &Path) -> Result<Published, S
     Ok(Published { manifest, token })
 }
 
+/// Reads the current manifest and makes it durable (`ManifestStore::read_durable`): for
+/// callers that delete what it covers or collect what it does not name.
+pub(crate) fn read_manifest_durable(io: &Arc<dyn Io>, dir: &Path) -> Result<Published, StoreError> {
+    let (manifest, token) = manifests(io, dir).read_durable()?;
+    Ok(Published { manifest, token })
+}
+
 /// Loads the snapshot a manifest names, checking it covers exactly the manifest's LSN.
 pub(crate) fn load_snapshot(
     io: &Arc<dyn Io>,

@@ -61,7 +61,9 @@ fn snapshot_locked(
 ) -> Result<SnapshotReport, StoreError> {
     let covered_lsn = inner.state.applied_lsn();
     holder.wal.sync(Lsn(covered_lsn))?;
-    let published = backend::read_manifest(&core.options.io, &core.dir)?;
+    // Durable before step 6 deletes what it covers (PROTOCOL.md §5a, "Relying on a manifest
+    // one did not publish"): its publisher may have crashed before its own fsyncs.
+    let published = backend::read_manifest_durable(&core.options.io, &core.dir)?;
     ensure_not_fenced(holder)?;
     let mut segments_deleted = 0;
     if mutant::is_active(Mutant::TruncateBeforeManifest) {

@@ -52,7 +52,7 @@ fn gc_locked(core: &Core, holder: &Holder) -> Result<GcReport, StoreError> {
     }
     // Steps 3 and 4: the manifest's snapshot and every value blob the live log names.
     let mut reachable: BTreeSet<String> = pinned.blobs.into_iter().collect();
-    let published = backend::read_manifest(io, &core.dir)?;
+    let published = backend::read_manifest_durable(io, &core.dir)?;
     if let Some(blob) = &published.manifest.snapshot {
         reachable.insert(blob.to_string());
     }
