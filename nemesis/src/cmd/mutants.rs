@@ -32,7 +32,8 @@ const MUTANT_STORE_FLAGS: &str = "--lease-ms 200 --max-hold-ms 100";
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct MutantsArgs {
-    /// Wall-clock time each mutant's soak may take (it stops at its first failing run); the
+    /// Wall-clock time in which each mutant's soak starts runs (it stops at its first failing
+    /// run; a run started in time is finished and checked, so a catch may come later); the
     /// clean store's soak takes all of it: `60s`, `5m`.
     #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
     budget: Duration,
