@@ -12,6 +12,7 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 
+use super::hold::{FsyncHold, HoldRelease};
 use super::model::NodeAttr;
 use super::ops::NodeKind;
 use super::state::FsState;
@@ -24,6 +25,8 @@ const TTL: Duration = Duration::ZERO;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) state: Mutex<FsState>,
+    /// The fsync hold (outside the state's lock: a held fsync blocks nothing else).
+    pub(crate) hold: FsyncHold,
 }
 
 impl Shared {
@@ -82,6 +85,26 @@ impl FuseAdapter {
             Ok(attr) => reply.entry(&TTL, &self.file_attr(&attr), Generation(0)),
             Err(error) => reply.error(errno(&error)),
         }
+    }
+
+    /// An fsync (of a file or a directory), held first if the hold is armed for its path.
+    fn sync(&self, ino: u64, reply: ReplyEmpty) {
+        let held = self.shared.hold.hold(|| {
+            let state = self.shared.lock();
+            let pending_bytes = state
+                .model
+                .pending()
+                .iter()
+                .filter(|pending| pending.op.file_ino() == Some(ino))
+                .map(|pending| pending.op.held_bytes())
+                .sum();
+            (state.path_of(ino), pending_bytes)
+        });
+        if held == Some(HoldRelease::Fail) {
+            reply.error(errno(&FsError::Io));
+            return;
+        }
+        Self::empty(self.shared.lock().fsync(ino), reply);
     }
 
     fn empty(result: Result<(), FsError>, reply: ReplyEmpty) {
@@ -275,7 +298,7 @@ impl Filesystem for FuseAdapter {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        Self::empty(self.shared.lock().fsync(ino.0), reply);
+        self.sync(ino.0, reply);
     }
 
     fn readdir(
@@ -318,7 +341,7 @@ impl Filesystem for FuseAdapter {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        Self::empty(self.shared.lock().fsync(ino.0), reply);
+        self.sync(ino.0, reply);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

@@ -14,6 +14,7 @@ use super::control::execute;
 use super::crash::CrashReport;
 use super::faults::{Fault, FaultKind, FaultLogEntry};
 use super::fs::{FuseAdapter, Shared};
+use super::hold::{FsyncHold, HoldRelease};
 use super::image::DiskImage;
 use super::state::FsState;
 use super::systematic::{enumerate_crash_states, CrashState};
@@ -48,6 +49,7 @@ impl LazyFs {
                 })?;
         let shared = Arc::new(Shared {
             state: Mutex::new(FsState::open(&options)?),
+            hold: FsyncHold::default(),
         });
         // SAFETY: geteuid and getegid cannot fail and touch no memory.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -160,6 +162,31 @@ impl MountedLazyFs {
     pub fn misplace(&self, pattern: &str) -> Result<Option<String>, LazyFsError> {
         let pattern = PathPattern::new(pattern)?;
         self.shared.lock().misplace(&pattern)
+    }
+
+    /// Make the next fsync of a file or directory `pattern` matches, with at least
+    /// `min_pending_bytes` of writes to it pending, wait (its data still pending) until
+    /// [`MountedLazyFs::release_held_fsync`] (or [`super::HOLD_MAX_WAIT`]).
+    pub fn hold_next_fsync(
+        &self,
+        pattern: &str,
+        min_pending_bytes: u64,
+    ) -> Result<(), LazyFsError> {
+        self.shared
+            .hold
+            .arm(PathPattern::new(pattern)?, min_pending_bytes);
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the armed hold to catch an fsync: its path, or `None` (the
+    /// hold is then disarmed).
+    pub fn wait_held_fsync(&self, timeout: std::time::Duration) -> Option<String> {
+        self.shared.hold.wait_held(timeout)
+    }
+
+    /// Lets the held fsync (if any) go on, or fail with `EIO`; disarms the hold.
+    pub fn release_held_fsync(&self, how: HoldRelease) {
+        self.shared.hold.release(how);
     }
 
     /// Disarm every fault.

@@ -14,7 +14,7 @@ use super::error::RunError;
 use super::promises::{Promise, Promises};
 use super::record::Recorder;
 use super::schedule::{FaultContext, FaultKind, FaultSchedule, FaultWeights};
-use crate::lazyfs::{CrashPolicy, FaultKind as FsFault, MountedLazyFs};
+use crate::lazyfs::{CrashPolicy, FaultKind as FsFault, HoldRelease, MountedLazyFs};
 
 /// What the nemesis did in a run.
 #[derive(Debug, Default)]
@@ -180,18 +180,49 @@ impl<'a> Nemesis<'a> {
             FaultKind::KillAll | FaultKind::PowerCut => {
                 let seed = (kind == FaultKind::PowerCut)
                     .then(|| crash_seed.unwrap_or_else(|| self.schedule.draw(u64::MAX)));
+                // Three power cuts in four (by seed, so a replay cuts the same way) land inside
+                // an fsync: the next one under the fault pattern is held, its data pending, and
+                // the power goes then. Half of those wait for a log fsync with more than a
+                // sector pending and tear it.
+                let log_cut = seed.is_some_and(|seed| seed % 4 != 3 && seed / 4 % 2 == 0);
+                let held = match (seed, self.mount) {
+                    (Some(seed), Some(mount)) if seed % 4 != 3 => {
+                        let (pattern, min_pending_bytes) = if log_cut {
+                            (log_pattern(&self.config.fault_pattern), 600)
+                        } else {
+                            (self.config.fault_pattern.clone(), 0)
+                        };
+                        mount.hold_next_fsync(&pattern, min_pending_bytes)?;
+                        mount.wait_held_fsync(HOLD_WAIT)
+                    }
+                    _ => None,
+                };
                 self.before_crash(kind, None);
-                for slot in 0..self.cluster.len() {
-                    self.cluster.kill(slot)?;
+                if held.is_none() {
+                    for slot in 0..self.cluster.len() {
+                        self.cluster.kill(slot)?;
+                    }
                 }
                 let mut detail = String::new();
                 if let (Some(seed), Some(mount)) = (seed, self.mount) {
-                    let tearing = seed % 2 == 0;
+                    let tearing = log_cut || seed % 2 == 0;
                     mount.set_crash_policy(crash_policy(tearing));
-                    let report = mount.power_cut(seed)?;
+                    let report = mount.power_cut(seed);
+                    if held.is_some() {
+                        // The held fsync fails (its machine lost power); every process dies
+                        // before it can act on the new image with what it remembers.
+                        mount.release_held_fsync(HoldRelease::Fail);
+                        for slot in 0..self.cluster.len() {
+                            self.cluster.kill(slot)?;
+                        }
+                    }
+                    let report = report?;
+                    let inside = held
+                        .as_ref()
+                        .map_or_else(String::new, |path| format!(" inside the fsync of {path}"));
                     detail = format!(
-                        "crash state {seed}{}: {} pending ops; file ops {} kept, {} lost, {} \
-                         torn; directory ops {} kept, {} lost; reordered {}; ",
+                        "crash state {seed}{}{inside}: {} pending ops; file ops {} kept, {} \
+                         lost, {} torn; directory ops {} kept, {} lost; reordered {}; ",
                         if tearing { " (tearing)" } else { "" },
                         report.pending_ops,
                         report.file_ops_kept,
@@ -384,6 +415,9 @@ pub fn crash_policy(tearing: bool) -> CrashPolicy {
     }
 }
 
+/// How long a power cut waits for an fsync to hold before cutting at a random instant.
+pub const HOLD_WAIT: Duration = Duration::from_millis(300);
+
 /// The nemesis event recorded when a restarted process did not recover.
 pub const RECOVERY_FAILED: &str = "recovery_failed";
 
@@ -392,16 +426,27 @@ pub const RECOVERY_FAILED: &str = "recovery_failed";
 /// never in a last record a store may cut as torn.
 pub const ROT_TAIL_MARGIN_BYTES: u64 = 2048;
 
-/// The files `misplaced_blob` aims at: blob directories under the fault pattern.
+/// The files `misplaced_blob` aims at: blob directories under the fault pattern (where the
+/// reference store and stores laid out like it keep blobs).
 pub fn blob_pattern(fault_pattern: &str) -> String {
+    under(fault_pattern, "**/blobs/*")
+}
+
+/// The files half of the held power cuts aim at: write-ahead log directories under the fault
+/// pattern (the reference store's `wal/`), whose fsyncs are the ones acknowledgements wait on.
+pub fn log_pattern(fault_pattern: &str) -> String {
+    under(fault_pattern, "**/wal/*")
+}
+
+fn under(fault_pattern: &str, tail: &str) -> String {
     let base = fault_pattern
         .trim_end_matches("**")
         .trim_end_matches('*')
         .trim_end_matches('/');
     if base.is_empty() {
-        "**/blobs/*".to_owned()
+        tail.to_owned()
     } else {
-        format!("{base}/**/blobs/*")
+        format!("{base}/{tail}")
     }
 }
 
@@ -524,5 +569,7 @@ mod tests {
         assert!(pattern.matches("store/blobs/snap-1.blob"));
         assert!(!pattern.matches("store/wal/0001.wal"));
         assert_eq!(blob_pattern("**"), "**/blobs/*");
+        let log = crate::lazyfs::PathPattern::new(&log_pattern("store/**")).unwrap();
+        assert!(log.matches("store/wal/00000000000000000001-0000000001.wal"));
     }
 }

@@ -127,7 +127,7 @@ pub struct WorkloadMix {
     /// Percent of written values (put, cas, batch put) that are one of the large values.
     #[serde(default)]
     pub large_value_percent: u32,
-    /// Percent of written values padded to a few hundred bytes (still unique, below the size
+    /// Percent of written values padded to 400–1000 bytes (still unique, below the size
     /// a store may move out of its log): log appends then span sectors, so a power cut can
     /// tear them.
     #[serde(default)]
@@ -161,7 +161,7 @@ impl Default for WorkloadMix {
             snapshot: 1,
             gc: 1,
             large_value_percent: 8,
-            medium_value_percent: 15,
+            medium_value_percent: 25,
             rewrite_after_delete_percent: 60,
             stale_version_percent: 20,
             batch_size_max: 5,
@@ -170,7 +170,7 @@ impl Default for WorkloadMix {
 }
 
 /// Sizes of the padded (medium) values, in bytes.
-const MEDIUM_VALUE_BYTES: std::ops::Range<usize> = 300..900;
+const MEDIUM_VALUE_BYTES: std::ops::Range<usize> = 400..1000;
 
 /// The operation stream of one client: seeded, so the same seed asks the same questions.
 #[derive(Debug)]
