@@ -10,10 +10,27 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use std::sync::{Mutex, MutexGuard};
+
+use nemesis::runner::keep::replay;
 use nemesis::runner::mutants::{render_table, run_benchmark, BenchmarkOptions};
 use nemesis::runner::process::live_groups;
-use nemesis::runner::RunConfig;
+use nemesis::runner::report::BundleIndex;
+use nemesis::runner::{soak, RunConfig, Shard, SoakOptions};
 use store::mutant::Mutant;
+
+/// The tests share the process-wide registries of mounts and process groups: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn store_under_test() -> String {
+    format!("{} --dir {{dir}}", env!("CARGO_BIN_EXE_store-under-test"))
+}
 
 /// The mutants CI requires caught: the whole catalogue. A mutant missing from here would be
 /// one faultline is allowed to miss; none is.
@@ -58,6 +75,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 #[test]
 fn every_planted_bug_is_caught_and_the_clean_store_is_not() {
+    let _serial = serial();
     let store_src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
     let mut sources = Vec::new();
     store_sources(&store_src, &mut sources);
@@ -72,7 +90,7 @@ fn every_planted_bug_is_caught_and_the_clean_store_is_not() {
         seeds: Some(SEEDS),
         base: RunConfig {
             seed: FIRST_SEED,
-            sut: format!("{} --dir {{dir}}", env!("CARGO_BIN_EXE_store-under-test")),
+            sut: store_under_test(),
             ..RunConfig::default()
         },
         out: out.path().to_path_buf(),
@@ -96,6 +114,52 @@ fn every_planted_bug_is_caught_and_the_clean_store_is_not() {
         "not planted in store/src (the switch is never consulted for them): {unplanted:?}\n\
          escaped the harness: {escaped:?}\nfalse alarms of the clean store: {}\n{table}",
         report.false_alarms()
+    );
+    assert!(
+        live_groups().is_empty(),
+        "processes left: {:?}",
+        live_groups()
+    );
+}
+
+/// A mutant's bundle keeps the mutant, and replay runs it again with that mutant (the runner
+/// refuses a process whose `hello` does not confirm it, so a replay against the clean store
+/// would be an error, not a silent pass).
+#[test]
+fn a_caught_mutant_replays_with_its_mutant() {
+    let _serial = serial();
+    let mutant = Mutant::VersionRestartsAfterDelete;
+    let out = tempfile::tempdir().unwrap();
+    let options = SoakOptions {
+        duration: Duration::from_secs(40),
+        base: RunConfig {
+            seed: FIRST_SEED,
+            sut: store_under_test(),
+            mutant: Some(mutant.name().to_owned()),
+            ..RunConfig::default()
+        },
+        out: out.path().to_path_buf(),
+        shard: Shard::ALL,
+        max_failures: 1,
+        max_runs: 0,
+    };
+    let summary = soak(&options, |_, _| {}).unwrap();
+    let failure = summary
+        .failures
+        .first()
+        .unwrap_or_else(|| panic!("{mutant} escaped a 40 s soak:\n{summary}"));
+    let index = BundleIndex::read(&failure.bundle).unwrap();
+    assert_eq!(index.config.mutant.as_deref(), Some(mutant.name()));
+    let replays = out.path().join("replays");
+    let reproduced = (0..3).any(|_| {
+        replay(&failure.bundle, &replays, None)
+            .unwrap_or_else(|error| panic!("{}", error_chain(&error)))
+            .reproduced()
+    });
+    assert!(
+        reproduced,
+        "{} did not reproduce in three replays",
+        failure.bundle.display()
     );
     assert!(
         live_groups().is_empty(),
