@@ -30,9 +30,9 @@ pub struct CheckOptions {
     pub memory_budget_bytes: usize,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
-    /// At most this many extra searches to shrink a violation to its core; 0 reports the
-    /// whole partition as the core (the violation is still confirmed exactly): a verdict
-    /// only, as fast as the search that found it.
+    /// At most this many extra searches to shrink a violation to its core; 0 reports as the
+    /// core the partition cut where the search got stuck (or the whole partition), confirmed
+    /// exactly: little more than a verdict, and about as fast as the search that found it.
     pub shrink_checks_max: usize,
     /// Each of those searches gives up after this many steps plus 8 per operation (the
     /// operations it tried to relax then stay in the core).
@@ -277,12 +277,23 @@ fn search_partition<M: Model>(
         Search::TooLong => PartitionResult::Unknown(Limit::Deadline),
         Search::OutOfBudget(limit) => PartitionResult::Unknown(limit),
         Search::NotLinearizable { longest } => {
+            // The earliest return of an operation the longest partial linearization could
+            // not reach: the history is likely already not linearizable when it returns.
+            let mut reached = vec![false; ops.len()];
+            longest.iter().for_each(|local| reached[*local] = true);
+            let hint_cut_ns = ops
+                .iter()
+                .zip(&reached)
+                .filter(|(_, reached)| !**reached)
+                .filter_map(|(op, _)| op.return_ns)
+                .min();
             match shrink::confirm(
                 model,
                 ops,
                 limits,
                 options.shrink_checks_max,
                 options.shrink_steps_max,
+                hint_cut_ns,
             ) {
                 Confirmation::Violation(confirmed) => {
                     PartitionResult::Violation { confirmed, longest }

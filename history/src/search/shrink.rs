@@ -39,6 +39,9 @@ fn relaxed(op: &Operation) -> Operation {
 }
 
 /// The history cut at `cut_ns`: later calls dropped, operations open at the cut relaxed.
+/// If it is not linearizable, neither is the history: the operations a linearization of the
+/// history places at or before `cut_ns` linearize the prefix (an operation open at the cut
+/// that it places later counts as never having happened).
 fn prefix(ops: &[&Operation], cut_ns: u64) -> Vec<(usize, Operation)> {
     let kept = ops
         .iter()
@@ -138,22 +141,35 @@ fn exact_fails<M: Model>(model: &M, ops: &[(usize, Operation)], limits: &Limits)
 }
 
 /// Confirms exactly that `ops` (found non-linearizable with fingerprints) is a violation and
-/// shrinks it, with at most `checks_max` searches. The violation is confirmed on the whole
-/// partition first, so a bound hit while shrinking only leaves the core larger (not
-/// minimal), never turns the violation into "unknown".
+/// shrinks it, with at most `checks_max` searches. The violation is confirmed before
+/// shrinking, so a bound hit while shrinking only leaves the core larger (not minimal), never
+/// turns the violation into "unknown". It is confirmed on the prefix cut at `hint_cut_ns`
+/// when that prefix fails exactly (a prefix is checked sooner; see [`prefix`] for why its
+/// failing implies the whole failing), else on the whole partition.
 pub(crate) fn confirm<M: Model>(
     model: &M,
     ops: &[&Operation],
     limits: &Limits,
     checks_max: usize,
     steps_max: u64,
+    hint_cut_ns: Option<u64>,
 ) -> Confirmation {
     let whole: Vec<(usize, Operation)> = ops.iter().map(|op| (*op).clone()).enumerate().collect();
-    match exact_fails(model, &whole, limits) {
-        Search::NotLinearizable { .. } => {}
-        Search::Linearizable => return Confirmation::Linearizable,
-        other => return Confirmation::Unconfirmed(other),
-    }
+    let hinted = hint_cut_ns
+        .map(|cut_ns| prefix(ops, cut_ns))
+        .filter(|hinted| hinted.len() < whole.len());
+    let confirmed = match hinted.map(|hinted| (exact_fails(model, &hinted, limits), hinted)) {
+        Some((Search::NotLinearizable { .. }, hinted)) => hinted,
+        Some((Search::OutOfBudget(limit), _)) => {
+            return Confirmation::Unconfirmed(Search::OutOfBudget(limit))
+        }
+        Some((Search::Cancelled, _)) => return Confirmation::Unconfirmed(Search::Cancelled),
+        _ => match exact_fails(model, &whole, limits) {
+            Search::NotLinearizable { .. } => whole,
+            Search::Linearizable => return Confirmation::Linearizable,
+            other => return Confirmation::Unconfirmed(other),
+        },
+    };
     let capped_limits = Limits {
         steps_max: Some(steps_max + 8 * ops.len() as u64),
         ..*limits
@@ -168,13 +184,13 @@ pub(crate) fn confirm<M: Model>(
     let mut failing_prefix = shrinker.shortest_failing_prefix(ops);
     // The fast prefix searches may have been misled (or stopped by a bound): keep the prefix
     // only if it fails exactly.
-    if failing_prefix.len() != whole.len()
-        && !matches!(
+    if failing_prefix.len() >= confirmed.len()
+        || !matches!(
             exact_fails(model, &failing_prefix, limits),
             Search::NotLinearizable { .. }
         )
     {
-        failing_prefix = whole;
+        failing_prefix = confirmed;
     }
     let mut shrunk = failing_prefix.clone();
     let mut core_minimal = shrinker.relax_chunks(&mut shrunk) && !shrinker.capped;
