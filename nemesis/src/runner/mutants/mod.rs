@@ -213,6 +213,7 @@ fn measure(options: &BenchmarkOptions, mutant: Mutant) -> Result<MutantResult, B
         runs: summary.runs,
         operations: summary.operations,
         elapsed: summary.elapsed,
+        faults: summary.faults,
         catch,
     })
 }

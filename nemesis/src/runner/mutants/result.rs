@@ -1,10 +1,12 @@
 //! What the benchmark found: per mutant, the clean store's soak, and the verdict.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use store::mutant::Mutant;
 
+use super::super::schedule::FaultKind;
 use super::super::summary::FailureRecord;
 
 /// How a mutant was caught.
@@ -43,6 +45,8 @@ pub struct MutantResult {
     pub operations: u64,
     /// Wall-clock time of its soak.
     pub elapsed: Duration,
+    /// Faults its soak applied, by kind (what a missed mutant withstood).
+    pub faults: BTreeMap<FaultKind, u64>,
     /// How it was caught; `None`: it escaped.
     pub catch: Option<Catch>,
 }
@@ -141,6 +145,7 @@ mod tests {
             runs: 1,
             operations: 10,
             elapsed: Duration::from_secs(1),
+            faults: BTreeMap::new(),
             catch: time_ms.map(|ms| Catch {
                 seed: 1,
                 time: Duration::from_millis(ms),

@@ -99,12 +99,24 @@ pub(super) fn progress_line(result: &MutantResult) -> String {
             clean_word(catch.clean_fails_too),
             catch.bundle.display()
         ),
-        None => format!(
-            "mutant {mutant}: MISSED: {} runs, {} ops in {} without a failure",
-            result.runs,
-            result.operations,
-            seconds(result.elapsed)
-        ),
+        None => {
+            let faults: Vec<String> = result
+                .faults
+                .iter()
+                .map(|(kind, count)| format!("{} {count}", kind.name()))
+                .collect();
+            format!(
+                "mutant {mutant}: MISSED: {} runs, {} ops in {} without a failure; faults: {}",
+                result.runs,
+                result.operations,
+                seconds(result.elapsed),
+                if faults.is_empty() {
+                    "none".to_owned()
+                } else {
+                    faults.join(", ")
+                }
+            )
+        }
     }
 }
 
@@ -203,6 +215,7 @@ fn seconds(duration: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     use store::mutant::Mutant;
@@ -225,6 +238,7 @@ mod tests {
             runs: 2,
             operations: ms * 3,
             elapsed: Duration::from_millis(ms),
+            faults: BTreeMap::new(),
             catch: Some(Catch {
                 seed: 3,
                 time: Duration::from_millis(ms),
@@ -254,6 +268,7 @@ mod tests {
                     runs: 20,
                     operations: 51_234,
                     elapsed: Duration::from_millis(60_020),
+                    faults: BTreeMap::from([(FaultKind::PowerCut, 12), (FaultKind::KillOne, 30)]),
                     catch: None,
                 },
                 caught(Mutant::NoFencing, 12_500, "linearizability", "pause", 0),
@@ -276,6 +291,16 @@ mod tests {
     #[test]
     fn the_table_of_a_fixed_report() {
         insta::assert_snapshot!(render_table(&fixed_report()));
+    }
+
+    #[test]
+    fn a_missed_mutant_says_what_it_withstood() {
+        let report = fixed_report();
+        let line = progress_line(&report.mutants[1]);
+        assert!(
+            line.contains("MISSED: 20 runs") && line.contains("kill_one 30, power_cut 12"),
+            "{line}"
+        );
     }
 
     #[test]
