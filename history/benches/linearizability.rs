@@ -18,8 +18,8 @@
 //! ran out of time). `BENCH_FULL=1` runs every size.
 //!
 //! Run: `cargo bench -p history --bench linearizability`. Each check has a 5 s deadline; a
-//! check shorter than 1 s is run 3 to 20 times (for at least 1 s in all) and the fastest
-//! run counts, the same for Porcupine.
+//! check shorter than 1 s is run 3 to 20 times (more while all runs took under 1 s) and the
+//! fastest run counts, the same for Porcupine.
 
 #[path = "../tests/common/gen.rs"]
 mod gen;
