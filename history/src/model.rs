@@ -1,6 +1,7 @@
 //! The `Model` trait: the sequential specification a history is checked against.
 
 use crate::{Operation, Value};
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -33,6 +34,13 @@ pub trait Model: Sync {
     /// The independent part `op` touches (by default: none, one partition).
     fn partition(&self, _op: &Operation) -> Option<Value> {
         None
+    }
+
+    /// [`Model::partition`], borrowed from `op` where it can be (a model partitioned by the
+    /// operation's key returns `Cow::Borrowed(&op.key)`), which spares the checker a copy of
+    /// every operation's key. Must equal `partition(op)`.
+    fn partition_of<'a>(&self, op: &'a Operation) -> Cow<'a, Option<Value>> {
+        Cow::Owned(self.partition(op))
     }
 
     /// Why `op` is not an operation of this model, if it is not.

@@ -60,6 +60,10 @@ impl Model for KvMap {
         op.key.clone()
     }
 
+    fn partition_of<'a>(&self, op: &'a Operation) -> std::borrow::Cow<'a, Option<Value>> {
+        std::borrow::Cow::Borrowed(&op.key)
+    }
+
     fn validate(&self, op: &Operation) -> Result<(), String> {
         if op.key.is_none() {
             return Err("the kv model needs a key on every operation".to_string());

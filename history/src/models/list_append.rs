@@ -29,6 +29,10 @@ impl Model for ListAppend {
         op.key.clone()
     }
 
+    fn partition_of<'a>(&self, op: &'a Operation) -> std::borrow::Cow<'a, Option<Value>> {
+        std::borrow::Cow::Borrowed(&op.key)
+    }
+
     fn validate(&self, op: &Operation) -> Result<(), String> {
         match (op.f.as_str(), &op.output) {
             ("append", _) | ("read", None | Some(Value::List(_) | Value::Nil)) => Ok(()),

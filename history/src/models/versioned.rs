@@ -177,6 +177,10 @@ impl Model for VersionedObject {
         op.key.clone()
     }
 
+    fn partition_of<'a>(&self, op: &'a Operation) -> std::borrow::Cow<'a, Option<Value>> {
+        std::borrow::Cow::Borrowed(&op.key)
+    }
+
     fn validate(&self, op: &Operation) -> Result<(), String> {
         let output = op.output.as_ref();
         match op.f.as_str() {

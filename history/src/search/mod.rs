@@ -14,6 +14,7 @@ pub use wgl::Limit;
 use crate::{History, Model, Operation, Outcome, Value};
 use bitset::FastHash;
 use shrink::Confirmation;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -130,7 +131,7 @@ pub fn check<M: Model>(
     let started = Instant::now();
     // Partitions in key order; a hash map finds an operation's partition.
     let mut partitions: Vec<(Option<Value>, Vec<&Operation>)> = Vec::new();
-    let mut partition_of: HashMap<Option<Value>, usize, FastHash> = HashMap::default();
+    let mut partition_of: HashMap<Cow<'_, Option<Value>>, usize, FastHash> = HashMap::default();
     for op in history
         .operations
         .iter()
@@ -143,12 +144,12 @@ pub fn check<M: Model>(
                 f: op.f.clone(),
                 reason,
             })?;
-        let key = model.partition(op);
-        let index = match partition_of.get(&key) {
+        let key = model.partition_of(op);
+        let index = match partition_of.get(key.as_ref()) {
             Some(index) => *index,
             None => {
-                partition_of.insert(key.clone(), partitions.len());
-                partitions.push((key, Vec::new()));
+                partitions.push((key.as_ref().clone(), Vec::new()));
+                partition_of.insert(key, partitions.len() - 1);
                 partitions.len() - 1
             }
         };
