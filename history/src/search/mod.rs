@@ -250,6 +250,13 @@ fn check_partition<M: Model>(
             }
         }
         reduce::Reduction::Search(kept) => kept,
+        reduce::Reduction::Opaque => {
+            let limits = Limits {
+                prune_stranded: false,
+                ..*limits
+            };
+            return search_partition(model, ops, &limits, options);
+        }
     };
     if kept.len() == ops.len() {
         return search_partition(model, ops, limits, options);

@@ -51,16 +51,18 @@ pub(crate) enum Reduction {
     },
     /// Search these operations (local indices, in order) instead.
     Search(Vec<usize>),
+    /// Some operation is [`Access::Opaque`]: search every operation, and nothing can be
+    /// stranded either (see `stranded`).
+    Opaque,
 }
 
 /// Applies the reductions to one partition.
 pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
-    let every = || (0..ops.len()).collect();
     let mut accesses: Vec<Access> = Vec::with_capacity(ops.len());
     for op in ops {
         match model.access(op) {
             // Stop at the first: the values the others would clone are not needed.
-            Access::Opaque => return Reduction::Search(every()),
+            Access::Opaque => return Reduction::Opaque,
             access => accesses.push(access),
         }
     }
@@ -277,7 +279,7 @@ mod tests {
             Some(4),
         );
         let ops = [&unseen, &seen, &info_read, &read, &mismatch];
-        assert_eq!(reduce(&model, &ops), Reduction::Search(vec![0, 1, 2, 3, 4]));
+        assert_eq!(reduce(&model, &ops), Reduction::Opaque);
     }
 
     #[test]

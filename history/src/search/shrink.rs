@@ -154,22 +154,38 @@ pub(crate) fn confirm<M: Model>(
     steps_max: u64,
     hint_cut_ns: Option<u64>,
 ) -> Confirmation {
-    let whole: Vec<(usize, Operation)> = ops.iter().map(|op| (*op).clone()).enumerate().collect();
     let hinted = hint_cut_ns
         .map(|cut_ns| prefix(ops, cut_ns))
-        .filter(|hinted| hinted.len() < whole.len());
+        .filter(|hinted| hinted.len() < ops.len());
     let confirmed = match hinted.map(|hinted| (exact_fails(model, &hinted, limits), hinted)) {
         Some((Search::NotLinearizable { .. }, hinted)) => hinted,
         Some((Search::OutOfBudget(limit), _)) => {
             return Confirmation::Unconfirmed(Search::OutOfBudget(limit))
         }
         Some((Search::Cancelled, _)) => return Confirmation::Unconfirmed(Search::Cancelled),
-        _ => match exact_fails(model, &whole, limits) {
-            Search::NotLinearizable { .. } => whole,
-            Search::Linearizable => return Confirmation::Linearizable,
-            other => return Confirmation::Unconfirmed(other),
-        },
+        _ => {
+            let whole: Vec<(usize, Operation)> =
+                ops.iter().map(|op| (*op).clone()).enumerate().collect();
+            match exact_fails(model, &whole, limits) {
+                Search::NotLinearizable { .. } => whole,
+                Search::Linearizable => return Confirmation::Linearizable,
+                other => return Confirmation::Unconfirmed(other),
+            }
+        }
     };
+    let strict = |ops: Vec<(usize, Operation)>| -> Vec<usize> {
+        ops.into_iter()
+            .filter(|(_, op)| op.return_ns.is_some())
+            .map(|(index, _)| index)
+            .collect()
+    };
+    if checks_max == 0 {
+        // A verdict only: the confirmed history is the core, as no search may shrink it.
+        return Confirmation::Violation(Confirmed {
+            core: strict(confirmed),
+            core_minimal: false,
+        });
+    }
     let capped_limits = Limits {
         steps_max: Some(steps_max + 8 * ops.len() as u64),
         ..*limits
@@ -204,10 +220,8 @@ pub(crate) fn confirm<M: Model>(
         shrunk = failing_prefix;
         core_minimal = false;
     }
-    let core = shrunk
-        .into_iter()
-        .filter(|(_, op)| op.return_ns.is_some())
-        .map(|(index, _)| index)
-        .collect();
-    Confirmation::Violation(Confirmed { core, core_minimal })
+    Confirmation::Violation(Confirmed {
+        core: strict(shrunk),
+        core_minimal,
+    })
 }
