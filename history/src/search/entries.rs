@@ -10,52 +10,71 @@ pub(crate) const HEAD: u32 = 0;
 
 /// Calls and returns in one doubly-linked list sorted by time (a call before a return at the
 /// same instant; an `info` return, at +infinity, last). Entry 0 is the head.
+#[derive(Default)]
 pub(crate) struct Entries {
     pub(crate) next: Vec<u32>,
     pub(crate) prev: Vec<u32>,
     pub(crate) op: Vec<u32>,
     pub(crate) is_call: Vec<bool>,
     pub(crate) partner: Vec<u32>,
+    /// Room for sorting the events while building (time, kind, op packed in a word).
+    order: Vec<u128>,
+    /// Room for each operation's call entry while building.
+    call_entry: Vec<u32>,
 }
 
 impl Entries {
+    #[cfg(test)]
     pub(crate) fn build(ops: &[&Operation]) -> Entries {
-        // (time, kind, op): kind 0 call, 1 return, 2 `info` return; so at one instant calls
-        // come first (concurrent) and `info` returns last, even against a return at u64::MAX.
-        let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(ops.len() * 2);
+        let mut entries = Entries::default();
+        entries.rebuild(ops);
+        entries
+    }
+
+    /// Makes this the list of `ops`, reusing the vectors' memory.
+    pub(crate) fn rebuild(&mut self, ops: &[&Operation]) {
+        // (time, kind, op) packed in one word pair: kind 0 call, 1 return, 2 `info` return;
+        // so at one instant calls come first (concurrent) and `info` returns last, even
+        // against a return at u64::MAX.
+        let order = &mut self.order;
+        order.clear();
+        order.reserve(ops.len() * 2);
         for (index, op) in ops.iter().enumerate() {
-            order.push((op.call_ns, 0, index as u32));
-            order.push((
-                op.return_ns.unwrap_or(u64::MAX),
-                if op.return_ns.is_some() { 1 } else { 2 },
-                index as u32,
-            ));
+            let index = index as u128;
+            order.push(u128::from(op.call_ns) << 64 | index);
+            let kind: u128 = if op.return_ns.is_some() { 1 } else { 2 };
+            order.push(u128::from(op.return_ns.unwrap_or(u64::MAX)) << 64 | kind << 32 | index);
         }
         order.sort_unstable();
         let len = order.len() + 1;
-        let mut entries = Entries {
-            next: (1..=len as u32).collect(),
-            prev: (0..len as u32).map(|e| e.wrapping_sub(1)).collect(),
-            op: vec![NONE; len],
-            is_call: vec![false; len],
-            partner: vec![NONE; len],
-        };
-        entries.next[len - 1] = NONE;
-        let mut call_entry = vec![NONE; ops.len()];
-        for (position, (_, kind, op)) in order.into_iter().enumerate() {
-            let is_return = kind > 0;
+        self.next.clear();
+        self.next.extend(1..=len as u32);
+        self.next[len - 1] = NONE;
+        self.prev.clear();
+        self.prev.extend((0..len as u32).map(|e| e.wrapping_sub(1)));
+        self.op.clear();
+        self.op.resize(len, NONE);
+        self.is_call.clear();
+        self.is_call.resize(len, false);
+        self.partner.clear();
+        self.partner.resize(len, NONE);
+        let call_entry = &mut self.call_entry;
+        call_entry.clear();
+        call_entry.resize(ops.len(), NONE);
+        for (position, packed) in order.iter().enumerate() {
+            let op = *packed as u32;
+            let is_return = (*packed >> 32) as u32 & 3 > 0;
             let entry = position as u32 + 1;
-            entries.op[entry as usize] = op;
-            entries.is_call[entry as usize] = !is_return;
+            self.op[entry as usize] = op;
+            self.is_call[entry as usize] = !is_return;
             if is_return {
                 let call = call_entry[op as usize];
-                entries.partner[call as usize] = entry;
-                entries.partner[entry as usize] = call;
+                self.partner[call as usize] = entry;
+                self.partner[entry as usize] = call;
             } else {
                 call_entry[op as usize] = entry;
             }
         }
-        entries
     }
 
     pub(crate) fn lift(&mut self, call: u32) {

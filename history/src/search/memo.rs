@@ -99,6 +99,16 @@ impl<K: Hash + Eq, S: Hash + Eq> Memo<K, S> {
         }
     }
 
+    /// Forgets every configuration, keeping the memory.
+    pub(crate) fn clear(&mut self) {
+        self.explored.clear();
+    }
+
+    /// Room for `additional` more configurations before the cache grows.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.explored.reserve(additional);
+    }
+
     /// How many (key, state) pairs are recorded.
     pub(crate) fn len(&self) -> usize {
         self.explored.len()

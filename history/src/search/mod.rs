@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use wgl::{Limits, Search};
+use wgl::{Limits, Scratch, Search};
 
 /// Bounds and parallelism of a check.
 #[derive(Clone, Debug)]
@@ -176,22 +176,25 @@ pub fn check<M: Model>(
         options.threads
     }
     .clamp(1, partitions.len().max(1));
-    let worker = || loop {
-        let index = next_partition.fetch_add(1, Ordering::Relaxed);
-        let Some((_, ops)) = partitions.get(index) else {
-            break;
-        };
-        if stop.load(Ordering::Relaxed) {
-            break;
+    let worker = || {
+        let mut scratch = Scratch::default();
+        loop {
+            let index = next_partition.fetch_add(1, Ordering::Relaxed);
+            let Some((_, ops)) = partitions.get(index) else {
+                break;
+            };
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let result = check_partition(model, ops, &limits, options, &mut scratch);
+            if matches!(result, PartitionResult::Violation { .. }) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            results
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((index, result));
         }
-        let result = check_partition(model, ops, &limits, options);
-        if matches!(result, PartitionResult::Violation { .. }) {
-            stop.store(true, Ordering::Relaxed);
-        }
-        results
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((index, result));
     };
     std::thread::scope(|scope| {
         for _ in 1..threads {
@@ -235,9 +238,10 @@ fn check_partition<M: Model>(
     ops: &[&Operation],
     limits: &Limits,
     options: &CheckOptions,
+    scratch: &mut Scratch<M, u128>,
 ) -> PartitionResult {
     if !options.reductions {
-        return search_partition(model, ops, limits, options);
+        return search_partition(model, ops, limits, options, scratch);
     }
     let kept = match reduce::reduce(model, ops) {
         reduce::Reduction::Impossible { core, minimal } => {
@@ -255,14 +259,14 @@ fn check_partition<M: Model>(
                 prune_stranded: false,
                 ..*limits
             };
-            return search_partition(model, ops, &limits, options);
+            return search_partition(model, ops, &limits, options, scratch);
         }
     };
     if kept.len() == ops.len() {
-        return search_partition(model, ops, limits, options);
+        return search_partition(model, ops, limits, options, scratch);
     }
     let reduced: Vec<&Operation> = kept.iter().map(|local| ops[*local]).collect();
-    match search_partition(model, &reduced, limits, options) {
+    match search_partition(model, &reduced, limits, options, scratch) {
         PartitionResult::Violation { confirmed, longest } => PartitionResult::Violation {
             confirmed: shrink::Confirmed {
                 core: confirmed.core.iter().map(|local| kept[*local]).collect(),
@@ -279,8 +283,9 @@ fn search_partition<M: Model>(
     ops: &[&Operation],
     limits: &Limits,
     options: &CheckOptions,
+    scratch: &mut Scratch<M, u128>,
 ) -> PartitionResult {
-    match wgl::search::<M, u128>(model, ops, limits) {
+    match wgl::search_reusing(model, ops, limits, scratch) {
         Search::Linearizable | Search::Cancelled => PartitionResult::Done,
         Search::TooLong => PartitionResult::Unknown(Limit::Deadline),
         Search::OutOfBudget(limit) => PartitionResult::Unknown(limit),

@@ -21,6 +21,8 @@ use std::time::Instant;
 const POLL_EVERY_STEPS: u64 = 4096;
 /// Caches with at least this many entries are freed in the background.
 const RELEASE_IN_BACKGROUND_ENTRIES: usize = 1 << 16;
+/// Caches with at most this many entries are kept, emptied, for the next search.
+const REUSE_ENTRIES_MAX: usize = 1 << 12;
 
 /// The bounds shared by all searches of one check.
 #[derive(Clone, Copy)]
@@ -188,7 +190,43 @@ pub(crate) fn search<M: Model, K: CacheKey>(
     ops: &[&Operation],
     limits: &Limits,
 ) -> Search {
-    let mut entries = Entries::build(ops);
+    search_reusing(model, ops, limits, &mut Scratch::<M, K>::default())
+}
+
+/// The memory one search needs, kept by a worker from one partition's search to the next
+/// (a history has many small partitions): the list of calls and returns, the cache and the
+/// stack, emptied between searches.
+pub(crate) struct Scratch<M: Model, K: CacheKey> {
+    entries: Entries,
+    memo: Memo<K, K::StateKey<M::State>>,
+    stack: Vec<Frame<M::State>>,
+}
+
+impl<M: Model, K: CacheKey> Default for Scratch<M, K> {
+    fn default() -> Self {
+        Scratch {
+            entries: Entries::default(),
+            memo: Memo::with_capacity(0),
+            stack: Vec::new(),
+        }
+    }
+}
+
+/// [`search`] in the memory of `scratch`.
+pub(crate) fn search_reusing<M: Model, K: CacheKey>(
+    model: &M,
+    ops: &[&Operation],
+    limits: &Limits,
+    scratch: &mut Scratch<M, K>,
+) -> Search {
+    let Scratch {
+        entries,
+        memo,
+        stack,
+    } = scratch;
+    entries.rebuild(ops);
+    memo.clear();
+    stack.clear();
     let (info_rank, info_count) = info_ranks(ops);
     let mut linearized = Linearized {
         bits: Bitset::new(ops.len()),
@@ -196,8 +234,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
         info_rank,
     };
     // A clean history linearizes each operation about once: room for that from the start.
-    let mut memo: Memo<K, K::StateKey<M::State>> = Memo::with_capacity(ops.len() + 1);
-    let mut stack: Vec<Frame<M::State>> = Vec::new();
+    memo.reserve(ops.len() + 1);
     let mut longest = Longest {
         best: Vec::new(),
         agree: 0,
@@ -248,7 +285,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
                 if stranded.strands(value) {
                     // A valid partial linearization still, only without completion.
                     stranded.unlinearize(op);
-                    longest.extended(&stack, &entries, op);
+                    longest.extended(stack, entries, op);
                     return None;
                 }
                 Some((next_state, stranded.sets(op)))
@@ -267,7 +304,7 @@ pub(crate) fn search<M: Model, K: CacheKey>(
                         state: previous,
                         value: std::mem::replace(&mut value, next_value),
                     });
-                    longest.pushed(&stack, &entries);
+                    longest.pushed(stack, entries);
                     entries.lift(entry);
                     entry = entries.next[HEAD as usize];
                     continue;
@@ -302,19 +339,25 @@ pub(crate) fn search<M: Model, K: CacheKey>(
     limits
         .memory_used_bytes
         .fetch_sub(charged_bytes, Ordering::Relaxed);
-    release(memo);
+    stack.clear();
+    match memo.len() {
+        entries if entries >= RELEASE_IN_BACKGROUND_ENTRIES => {
+            release(std::mem::replace(memo, Memo::with_capacity(0)));
+        }
+        // Emptying a large table costs time in proportion to its size on every later search.
+        entries if entries > REUSE_ENTRIES_MAX => *memo = Memo::with_capacity(0),
+        _ => memo.clear(),
+    }
     result
 }
 
 /// Frees a large cache on a thread of its own, so that a search that hit its deadline
-/// answers at once (freeing millions of entries takes seconds); a small one is freed here.
+/// answers at once (freeing millions of entries takes seconds).
 fn release<K: Hash + Eq + Send + 'static, S: Hash + Eq + Send + 'static>(memo: Memo<K, S>) {
-    if memo.len() >= RELEASE_IN_BACKGROUND_ENTRIES {
-        // If no thread can be started the closure, and the cache with it, is dropped here.
-        let _ = std::thread::Builder::new()
-            .name("faultline-free-cache".into())
-            .spawn(move || drop(memo));
-    }
+    // If no thread can be started the closure, and the cache with it, is dropped here.
+    let _ = std::thread::Builder::new()
+        .name("faultline-free-cache".into())
+        .spawn(move || drop(memo));
 }
 
 /// Checks the bounds; `Some` when the search must stop.
