@@ -182,15 +182,19 @@ impl<'a> Nemesis<'a> {
                     .then(|| crash_seed.unwrap_or_else(|| self.schedule.draw(u64::MAX)));
                 // Three power cuts in four (by seed, so a replay cuts the same way) land inside
                 // an fsync: the next one under the fault pattern is held, its data pending, and
-                // the power goes then. Half of those wait for a log fsync with more than a
-                // sector pending and tear it.
-                let log_cut = seed.is_some_and(|seed| seed % 4 != 3 && seed / 4 % 2 == 0);
-                let held = match (seed, self.mount) {
-                    (Some(seed), Some(mount)) if seed % 4 != 3 => {
-                        let (pattern, min_pending_bytes) = if log_cut {
-                            (log_pattern(&self.config.fault_pattern), 600)
-                        } else {
-                            (self.config.fault_pattern.clone(), 0)
+                // the power goes then. Two in five of those wait for a log fsync with more than
+                // a sector pending and tear it; the others for a manifest's, a blob's (or their
+                // directory's) or any fsync.
+                let aim = seed.filter(|seed| seed % 4 != 3).map(|seed| seed / 4 % 5);
+                let log_cut = matches!(aim, Some(0 | 1));
+                let held = match (aim, self.mount) {
+                    (Some(aim), Some(mount)) => {
+                        let base = &self.config.fault_pattern;
+                        let (pattern, min_pending_bytes) = match aim {
+                            0 | 1 => (log_pattern(base), 600),
+                            2 => (under(base, "**/MANIFEST*"), 0),
+                            3 => (blob_pattern(base), 0),
+                            _ => (base.clone(), 0),
                         };
                         mount.hold_next_fsync(&pattern, min_pending_bytes)?;
                         mount.wait_held_fsync(HOLD_WAIT)
