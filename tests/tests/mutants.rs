@@ -36,10 +36,11 @@ fn store_under_test() -> String {
 /// one faultline is allowed to miss; none is.
 const REQUIRED: [Mutant; 16] = Mutant::ALL;
 
-/// Seeds per store, the budget each gets, and replays of each caught bundle.
+/// Runs per store (each of BUDGET / SEEDS), and the first seed: the first seeds of
+/// `faultline mutants` by default, so CI runs the start of the full benchmark.
 const SEEDS: u64 = 2;
 const BUDGET: Duration = Duration::from_secs(6);
-const FIRST_SEED: u64 = 1;
+const FIRST_SEED: u64 = 0;
 
 /// Whether the store's sources make the mistake of `mutant` anywhere (an `is_active` call
 /// naming it outside the switch itself); a mutant that is only named changes nothing.
