@@ -38,7 +38,12 @@ fn bad_input_exits_3_naming_what_was_wrong() {
         (&["--seeds", "0"], &["--seeds", "0"]),
         (
             &["--only", "ack-before-fsink"],
-            &["--only", "ack-before-fsink", "ack-before-fsync", "no-fencing"],
+            &[
+                "--only",
+                "ack-before-fsink",
+                "ack-before-fsync",
+                "no-fencing",
+            ],
         ),
         (&["--replays", "11"], &["--replays 11", "at most 10"]),
         (
