@@ -1,8 +1,8 @@
 //! The reference store's line-protocol server, built inside the tests package so that the
 //! end-to-end tests find it with `env!("CARGO_BIN_EXE_store-under-test")`.
 //!
-//! Usage: `store-under-test --dir DIR [--workers N] [--mutant NAME]` (the same defaults as
-//! `store serve`). A planted bug (store/src/mutant.rs) is activated by `--mutant` or the
+//! Usage: `store-under-test --dir DIR [--workers N] [--lease-ms MS] [--max-hold-ms MS]
+//! [--mutant NAME]` (the same defaults as `store serve`). A planted bug (store/src/mutant.rs) is activated by `--mutant` or the
 //! `FAULTLINE_MUTANT` environment variable; a name this build cannot run exits with status 2.
 
 use std::io;
@@ -14,6 +14,7 @@ use store::{Store, StoreOptions};
 fn main() -> ExitCode {
     let mut dir = None;
     let mut workers = 8;
+    let mut options = StoreOptions::default();
     if let Err(error) = store::mutant::activate_from_env() {
         eprintln!("store-under-test: {}: {error}", store::mutant::ENV_VAR);
         return ExitCode::from(2);
@@ -25,6 +26,14 @@ fn main() -> ExitCode {
             ("--workers", Some(value)) => match value.parse() {
                 Ok(number) => workers = number,
                 Err(_) => return usage(&format!("--workers {value:?}: expected a number")),
+            },
+            ("--lease-ms", Some(value)) => match value.parse() {
+                Ok(number) => options.lease_ms = number,
+                Err(_) => return usage(&format!("--lease-ms {value:?}: expected milliseconds")),
+            },
+            ("--max-hold-ms", Some(value)) => match value.parse() {
+                Ok(number) => options.max_hold_ms = number,
+                Err(_) => return usage(&format!("--max-hold-ms {value:?}: expected milliseconds")),
             },
             ("--mutant", Some(name)) => {
                 let activated = store::mutant::parse(&name).and_then(store::mutant::activate);
@@ -39,7 +48,7 @@ fn main() -> ExitCode {
     let Some(dir) = dir else {
         return usage("--dir DIR is required");
     };
-    let served = match Store::open(&dir, StoreOptions::default()) {
+    let served = match Store::open(&dir, options) {
         Ok(store) => store::serve::serve(&store, io::stdin().lock(), io::stdout(), workers),
         // Invalid data: refuse every request (as `store serve` does) rather than crash.
         Err(error) if error.code() == "corrupt" => {
@@ -66,7 +75,8 @@ fn main() -> ExitCode {
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
         "store-under-test: {problem}\n\
-         usage: store-under-test --dir DIR [--workers N] [--mutant NAME]"
+         usage: store-under-test --dir DIR [--workers N] [--lease-ms MS] [--max-hold-ms MS] \
+         [--mutant NAME]"
     );
     ExitCode::from(2)
 }
