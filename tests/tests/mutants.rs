@@ -33,13 +33,12 @@ fn store_under_test() -> String {
     format!("{} --dir {{dir}}", env!("CARGO_BIN_EXE_store-under-test"))
 }
 
-/// The mutants CI requires caught within the quick budget: those `faultline mutants` catches
-/// on the first seeds in every measurement so far. The target is the whole catalogue.
-const REQUIRED: [Mutant; 7] = [
+/// The mutants CI requires caught within the quick budget: those `faultline mutants` caught at
+/// the first seed in every measurement so far. The target is the whole catalogue.
+const REQUIRED: [Mutant; 6] = [
     Mutant::AckBeforeFsync,
     Mutant::RenameWithoutDirFsync,
     Mutant::RenameBeforeDataFsync,
-    Mutant::RecoverySkipsBadRecord,
     Mutant::RecoveryRefusesTornTail,
     Mutant::VersionRestartsAfterDelete,
     Mutant::FsyncRetryAcks,
@@ -48,9 +47,10 @@ const REQUIRED: [Mutant; 7] = [
 /// Planted bugs the harness does not yet catch reliably within the quick budget (findings about
 /// the harness, measured by `faultline mutants`; each needs a better workload, fault or check,
 /// not a weaker mutant). They must still be planted; the quick test does not soak them.
-const NOT_YET_RELIABLY_CAUGHT: [Mutant; 9] = [
+const NOT_YET_RELIABLY_CAUGHT: [Mutant; 10] = [
     Mutant::GroupCommitUncoveredAck,
     Mutant::BlobInPlace,
+    Mutant::RecoverySkipsBadRecord,
     Mutant::TruncateBeforeManifest,
     Mutant::ManifestSwapUnchecked,
     Mutant::NoFencing,
@@ -62,8 +62,8 @@ const NOT_YET_RELIABLY_CAUGHT: [Mutant; 9] = [
 
 /// Runs per store (each of BUDGET / SEEDS), and the first seed: the first seeds of
 /// `faultline mutants` by default, so CI runs the start of the full benchmark.
-const SEEDS: u64 = 2;
-const BUDGET: Duration = Duration::from_secs(6);
+const SEEDS: u64 = 3;
+const BUDGET: Duration = Duration::from_secs(9);
 const FIRST_SEED: u64 = 0;
 
 /// Whether the store's sources make the mistake of `mutant` anywhere (an `is_active` call
