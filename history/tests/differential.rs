@@ -5,98 +5,38 @@
 mod common;
 
 use common::gen::{corrupt_one_read, generate, stale_one_read, Shape, Workload};
-use history::{
-    pair_events, CheckOptions, Event, EventType, History, ModelKind, Process, Value, Verdict,
-};
+use common::random::{self, same_kind, verdicts};
+use history::{History, ModelKind, Value, Verdict};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
-/// Random register / kv operations over `values` values (`nil` and 1, 2, ...) with random overlapping times; the
-/// results are random too, so many histories are not linearizable.
+/// Random register / kv operations over `values` values (`nil` and 1, 2, ...) with random
+/// overlapping times; the results are random too, so many histories are not linearizable.
 fn random_history(seed: u64, clients: u64, operations: usize, keyed: bool, values: i64) -> History {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut timed: Vec<(u64, u8, Event)> = Vec::new();
-    let mut idle_from_ns = vec![0u64; clients as usize];
-    let mut process_of: Vec<u64> = (0..clients).collect();
-    let mut next_process = clients;
-    let value = |rng: &mut StdRng| match rng.random_range(0..values) {
-        0 => Value::Nil,
-        n => Value::Int(n),
-    };
-    for _ in 0..operations {
-        let client = rng.random_range(0..clients as usize);
-        let call_ns = idle_from_ns[client] + rng.random_range(1..20);
-        let return_ns = call_ns + rng.random_range(0..30);
-        idle_from_ns[client] = return_ns;
+    random::random_history(seed, clients, operations, |rng, _client| {
+        let value = |rng: &mut StdRng| match rng.random_range(0..values) {
+            0 => Value::Nil,
+            n => Value::Int(n),
+        };
         let key = keyed.then(|| Value::Str(format!("k{}", rng.random_range(0..2))));
-        let (f, input, output) = match rng.random_range(0..3) {
-            0 => ("read", Value::Nil, value(&mut rng)),
+        match rng.random_range(0..3) {
+            0 => ("read", key, Value::Nil, value(rng)),
             1 => {
-                let written = value(&mut rng);
-                ("write", written.clone(), written)
+                let written = value(rng);
+                ("write", key, written.clone(), written)
             }
             _ => {
-                let input = Value::List(vec![value(&mut rng), value(&mut rng)]);
+                let input = Value::List(vec![value(rng), value(rng)]);
                 let output = if rng.random_bool(0.3) {
                     Value::Bool(false)
                 } else {
                     input.clone()
                 };
-                ("cas", input, output)
+                ("cas", key, input, output)
             }
-        };
-        let kind = match rng.random_range(0..10) {
-            0 | 1 => EventType::Info,
-            2 => EventType::Fail,
-            _ => EventType::Ok,
-        };
-        let process = Process::Client(process_of[client]);
-        let event = |kind, value, time_ns| Event {
-            process,
-            kind,
-            f: f.to_string(),
-            key: key.clone(),
-            value,
-            time_ns: Some(time_ns),
-        };
-        timed.push((call_ns, 0, event(EventType::Invoke, input, call_ns)));
-        let output = if kind == EventType::Ok {
-            output
-        } else {
-            Value::Nil
-        };
-        timed.push((return_ns, 1, event(kind, output, return_ns)));
-        if kind == EventType::Info {
-            process_of[client] = next_process;
-            next_process += 1;
         }
-    }
-    timed.sort_by_key(|(time, order, _)| (*time, *order));
-    let events = timed
-        .into_iter()
-        .enumerate()
-        .map(|(index, (_, _, event))| (index + 1, event));
-    pair_events(events).expect("random histories pair")
-}
-
-fn verdicts(model: ModelKind, history: &History) -> (Verdict, Verdict) {
-    let check = |reductions| {
-        let options = CheckOptions {
-            reductions,
-            threads: 1,
-            ..CheckOptions::default()
-        };
-        model.check(Value::Nil, history, &options).unwrap().verdict
-    };
-    (check(true), check(false))
-}
-
-fn same_kind(reduced: &Verdict, plain: &Verdict) -> bool {
-    matches!(
-        (reduced, plain),
-        (Verdict::Ok, Verdict::Ok) | (Verdict::Violation(_), Verdict::Violation(_))
-    )
+    })
 }
 
 proptest! {

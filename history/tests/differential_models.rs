@@ -4,67 +4,15 @@
 
 mod common;
 
-use history::{
-    pair_events, CheckOptions, Event, EventType, History, ModelKind, Process, Value, Verdict,
-};
+use common::random::{random_history, same_kind, verdicts, Call};
+use history::{ModelKind, Value, Verdict};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
-/// An operation's name, argument and `ok` result.
-type Call = (&'static str, Value, Value);
-
-/// Random operations of `clients` clients with random overlapping times and outcomes; a
-/// client whose operation ends `info` continues under a new process id.
-fn random_history(
-    seed: u64,
-    clients: u64,
-    operations: usize,
-    mut call: impl FnMut(&mut StdRng, usize) -> Call,
-) -> History {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut timed: Vec<(u64, u8, Event)> = Vec::new();
-    let mut idle_from_ns = vec![0u64; clients as usize];
-    let mut process_of: Vec<u64> = (0..clients).collect();
-    let mut next_process = clients;
-    for _ in 0..operations {
-        let client = rng.random_range(0..clients as usize);
-        let call_ns = idle_from_ns[client] + rng.random_range(1..20);
-        let return_ns = call_ns + rng.random_range(0..30);
-        idle_from_ns[client] = return_ns;
-        let (f, input, output) = call(&mut rng, client);
-        let kind = match rng.random_range(0..10) {
-            0 | 1 => EventType::Info,
-            2 => EventType::Fail,
-            _ => EventType::Ok,
-        };
-        let process = Process::Client(process_of[client]);
-        let event = |kind, value, time_ns| Event {
-            process,
-            kind,
-            f: f.to_string(),
-            key: Some(Value::Str("k".to_string())),
-            value,
-            time_ns: Some(time_ns),
-        };
-        timed.push((call_ns, 0, event(EventType::Invoke, input, call_ns)));
-        let output = if kind == EventType::Ok {
-            output
-        } else {
-            Value::Nil
-        };
-        timed.push((return_ns, 1, event(kind, output, return_ns)));
-        if kind == EventType::Info {
-            process_of[client] = next_process;
-            next_process += 1;
-        }
-    }
-    timed.sort_by_key(|(time, order, _)| (*time, *order));
-    let events = timed
-        .into_iter()
-        .enumerate()
-        .map(|(index, (_, _, event))| (index + 1, event));
-    pair_events(events).expect("random histories pair")
+/// The one key every operation is on.
+fn key() -> Option<Value> {
+    Some(Value::Str("k".to_string()))
 }
 
 /// Each client mostly alternates acquire and release (so that both verdicts occur), and now
@@ -75,7 +23,7 @@ fn mutex_calls() -> impl FnMut(&mut StdRng, usize) -> Call {
         let acquire = holding[client] == rng.random_bool(0.1);
         holding[client] = acquire;
         let f = if acquire { "acquire" } else { "release" };
-        (f, Value::Nil, Value::Nil)
+        (f, key(), Value::Nil, Value::Nil)
     }
 }
 
@@ -98,7 +46,7 @@ fn versioned_calls() -> impl FnMut(&mut StdRng, usize) -> Call {
             }
         };
         match rng.random_range(0..10) {
-            0..=3 => ("get", Value::Nil, seen(&current, version, rng)),
+            0..=3 => ("get", key(), Value::Nil, seen(&current, version, rng)),
             4..=7 => {
                 let written = if rng.random_bool(0.2) {
                     Value::Nil
@@ -117,7 +65,7 @@ fn versioned_calls() -> impl FnMut(&mut StdRng, usize) -> Call {
                 } else {
                     Value::Int(version)
                 };
-                (f, written, result)
+                (f, key(), written, result)
             }
             _ => {
                 let held = Value::Int(version - rng.random_range(0..2));
@@ -126,29 +74,10 @@ fn versioned_calls() -> impl FnMut(&mut StdRng, usize) -> Call {
                 } else {
                     seen(&current, version, rng)
                 };
-                ("get_if_modified", held, result)
+                ("get_if_modified", key(), held, result)
             }
         }
     }
-}
-
-fn verdicts(model: ModelKind, history: &History) -> (Verdict, Verdict) {
-    let check = |reductions| {
-        let options = CheckOptions {
-            reductions,
-            threads: 1,
-            ..CheckOptions::default()
-        };
-        model.check(Value::Nil, history, &options).unwrap().verdict
-    };
-    (check(true), check(false))
-}
-
-fn same_kind(reduced: &Verdict, plain: &Verdict) -> bool {
-    matches!(
-        (reduced, plain),
-        (Verdict::Ok, Verdict::Ok) | (Verdict::Violation(_), Verdict::Violation(_))
-    )
 }
 
 proptest! {

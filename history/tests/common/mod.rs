@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gen;
+pub mod random;
 
 use history::{pair_events, Event, EventType, History, Process, Value};
 
