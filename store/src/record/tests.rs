@@ -52,13 +52,7 @@ proptest! {
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
         cut in any::<usize>(),
     ) {
-        let mut bytes = record.encode();
-        for (at, mask) in flips {
-            let len = bytes.len();
-            bytes[at % len] ^= mask;
-        }
-        bytes.truncate(cut % (bytes.len() + 1));
-        let _ = LogRecord::decode(&bytes);
+        let _ = LogRecord::decode(&damaged(record.encode(), &flips, cut));
     }
 
     #[test]
@@ -75,13 +69,7 @@ proptest! {
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
         cut in any::<usize>(),
     ) {
-        let mut bytes = record.encode();
-        for (at, mask) in flips {
-            let len = bytes.len();
-            bytes[at % len] ^= mask;
-        }
-        bytes.truncate(cut % (bytes.len() + 1));
-        let _ = WalRecord::decode(&bytes);
+        let _ = WalRecord::decode(&damaged(record.encode(), &flips, cut));
     }
 
     #[test]
@@ -91,6 +79,17 @@ proptest! {
             prop_assert!(WalRecord::decode(&bytes[..len]).is_err());
         }
     }
+}
+
+/// `bytes` with each `(at, mask)` flipped in (positions taken modulo the length), then cut to
+/// `cut` modulo its length plus one.
+fn damaged(mut bytes: Vec<u8>, flips: &[(usize, u8)], cut: usize) -> Vec<u8> {
+    for (at, mask) in flips {
+        let len = bytes.len();
+        bytes[at % len] ^= mask;
+    }
+    bytes.truncate(cut % (bytes.len() + 1));
+    bytes
 }
 
 #[test]
