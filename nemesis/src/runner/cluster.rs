@@ -253,14 +253,47 @@ impl Drop for Cluster {
     }
 }
 
-/// Retries a read until one is answered `ok` or the bound runs out.
+/// Asks `hello` until it is answered, then retries a read until one is answered `ok` or the
+/// bound runs out. A `hello` answer that carries `open_error` (store/SERVE.md: the process
+/// found data it cannot open and will refuse every request) ends the probe at once: waiting
+/// out the bound would change nothing but the time a failure takes to be found.
 fn probe(connection: &Connection, started: Instant, bound: Duration) -> Result<Duration, String> {
     let mut last = String::from("no answer");
     let mut attempts = 0u32;
+    let mut greeted = false;
     while started.elapsed() < bound && attempts < 10_000 {
         attempts += 1;
         let left = bound.saturating_sub(started.elapsed());
-        let outcome = connection.call(read_request(), left);
+        let request = if greeted {
+            read_request()
+        } else {
+            super::workload::hello_request()
+        };
+        let outcome = connection.call(request, left);
+        if !greeted {
+            match outcome {
+                Outcome::Ok(answer) => {
+                    if let Some(error) = answer.get("open_error") {
+                        return Err(format!(
+                            "the restarted process refuses to open its data (hello after {} \
+                             ms: open_error {error})",
+                            started.elapsed().as_millis()
+                        ));
+                    }
+                    greeted = true;
+                }
+                // A system that does not speak `hello` is probed with reads alone.
+                Outcome::Fail(_) => greeted = true,
+                Outcome::Info(why) | Outcome::Unsent(why) => {
+                    last = why;
+                    if connection_is_dead(&last) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            continue;
+        }
         tracing::debug!(elapsed = ?started.elapsed(), ?outcome, "recovery probe");
         match outcome {
             Outcome::Ok(_) => return Ok(started.elapsed()),
@@ -305,4 +338,44 @@ fn spawn(
         .map_err(RunError::io(&log_path))?;
     let (process, stdin, stdout) = SutProcess::spawn_with_env(command, env, Stdio::from(log))?;
     Ok((process, Arc::new(Connection::new(stdin, stdout))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-line server in `sh`: answers every request with `answer` (a JSON object's fields
+    /// after `"id"`), echoing the request's id.
+    fn server(answer: &str) -> String {
+        format!(
+            r#"while IFS= read -r line; do id=$(printf '%s' "$line" | sed 's/.*"id":\([0-9]*\).*/\1/'); printf '{{"id":%s,%s}}\n' "$id" '{answer}'; done"#
+        )
+    }
+
+    #[test]
+    fn a_restart_that_refuses_to_open_its_data_fails_without_waiting_out_the_bound() {
+        let logs = tempfile::tempdir().unwrap();
+        let refusing = server(
+            r#""type":"ok","open_error":{"error":"corrupt","message":"the store cannot be opened"}"#,
+        );
+        let cluster = Cluster::start(&refusing, 1, logs.path()).unwrap();
+        let bound = Duration::from_secs(60);
+        let started = Instant::now();
+        let recovery = cluster.restart(0, bound).unwrap();
+        let detail = recovery.expect_err("a process that refuses its data did not recover");
+        assert!(detail.contains("open_error"), "{detail}");
+        assert!(
+            started.elapsed() < bound / 2,
+            "the probe waited {:?} for a process that said it will never open",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_restart_that_answers_hello_and_reads_recovers() {
+        let logs = tempfile::tempdir().unwrap();
+        let cluster = Cluster::start(&server(r#""type":"ok""#), 1, logs.path()).unwrap();
+        let recovery = cluster.restart(0, Duration::from_secs(60)).unwrap();
+        assert!(recovery.is_ok(), "{recovery:?}");
+    }
 }
