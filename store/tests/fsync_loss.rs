@@ -2,20 +2,16 @@
 //! failed fsync clean, as Linux does): the records it lost were answered `info`, so they may
 //! vanish, but the store must keep building only on what is durable and open after the cut.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use store::io::sim::SimDisk;
-use store::{Outcome, Store, StoreOptions};
+use store::{Outcome, Store};
 
 fn sim_store(disk: &SimDisk, dir: &Path) -> Store {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 300,
-        ..StoreOptions::default()
-    };
-    Store::open(dir, options).unwrap()
+    Store::open(dir, common::sim_options(Arc::new(disk.clone()), 300)).unwrap()
 }
 
 #[test]

@@ -4,11 +4,11 @@
 //! never acknowledges stale state, and a holder taking over after another's failed fsync
 //! builds only on durable records.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -316,13 +316,7 @@ fn large_values_written_by_one_server_process_are_read_by_another() {
 }
 
 fn sim_store(disk: &SimDisk) -> Store {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 300,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options).unwrap()
+    common::open_sim(disk, 300).unwrap()
 }
 
 /// A holder whose fsync failed leaves records that read back (the failed fsync marked their

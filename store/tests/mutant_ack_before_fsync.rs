@@ -4,21 +4,14 @@
 //! segment's roll. Exposed by a **power cut** after acknowledged writes: the clean store keeps
 //! every one; with the mutant, the unsynced tail is torn or lost.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use store::io::sim::SimDisk;
 use store::mutant::{self, Mutant};
-use store::{Store, StoreOptions};
+use store::Store;
 
 fn sim_store(disk: &SimDisk) -> Store {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 60_000,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options).unwrap()
+    common::open_sim(disk, 60_000).unwrap()
 }
 
 /// Over several power cuts: how many lost an acknowledged write.

@@ -5,21 +5,14 @@
 //! the clean store answers `info` for the write; with the mutant it answers `ok` and the
 //! power cut loses it.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use store::io::sim::SimDisk;
 use store::mutant::{self, Mutant};
-use store::{Outcome, Store, StoreOptions};
+use store::{Outcome, Store};
 
 fn sim_store(disk: &SimDisk) -> Store {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 60_000,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options).unwrap()
+    common::open_sim(disk, 60_000).unwrap()
 }
 
 /// Acknowledged writes a power cut after a failed fsync lost.

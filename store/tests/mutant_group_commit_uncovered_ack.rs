@@ -5,7 +5,8 @@
 //! fsyncs: the clean store keeps every acknowledged write; with the mutant the follower's
 //! acknowledged record was never even written.
 
-use std::path::Path;
+mod common;
+
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -14,16 +15,10 @@ use std::time::Duration;
 use store::io::sim::SimDisk;
 use store::io::{Io, SyncHookIo};
 use store::mutant::{self, Mutant};
-use store::{Store, StoreOptions};
+use store::Store;
 
 fn sim_store(io: Arc<dyn Io>) -> Store {
-    let options = StoreOptions {
-        io,
-        idle_release_ms: 600_000,
-        lease_ms: 200,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options).unwrap()
+    common::open_on(io, 200).unwrap()
 }
 
 /// The leader's first fsync waits until a follower has appended its record and is waiting;

@@ -8,6 +8,8 @@
 //! a conflict; with the mutant it overwrites the newer manifest with its older one, whose log
 //! was compacted away, and the store no longer opens with its acknowledged writes.
 
+mod common;
+
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,16 +25,13 @@ use store::{Store, StoreError, StoreOptions};
 
 fn sim_store(io: Arc<dyn Io>) -> Result<Store, StoreError> {
     let options = StoreOptions {
-        io,
-        idle_release_ms: 600_000,
-        lease_ms: 200,
         wal: WalOptions {
             segment_max_bytes: 200,
             ..WalOptions::default()
         },
-        ..StoreOptions::default()
+        ..common::sim_options(io, 200)
     };
-    Store::open(Path::new("/store"), options)
+    Store::open(Path::new(common::DIR), options)
 }
 
 /// Waits (at most 10 s) until `flag` is set.

@@ -6,6 +6,8 @@
 //! `info` or catches up; with the mutant it acknowledges a write into its old epoch's
 //! segment, which recovery ignores, and reads stale state.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,12 +21,10 @@ use store::{Store, StoreOptions};
 
 fn sim_store(io: Arc<dyn Io>, idle_release_ms: u64) -> Store {
     let options = StoreOptions {
-        io,
         idle_release_ms,
-        lease_ms: 200,
-        ..StoreOptions::default()
+        ..common::sim_options(io, 200)
     };
-    Store::open(Path::new("/store"), options).unwrap()
+    Store::open(Path::new(common::DIR), options).unwrap()
 }
 
 /// Waits (at most 10 s) until `flag` is set.

@@ -5,21 +5,14 @@
 //! `write` and its fsync: the clean store opens with every acknowledged write; with the
 //! mutant it refuses to open.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use store::io::sim::SimDisk;
 use store::mutant::{self, Mutant};
-use store::{Outcome, Store, StoreError, StoreOptions};
+use store::{Outcome, Store, StoreError};
 
 fn sim_store(disk: &SimDisk) -> Result<Store, StoreError> {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 60_000,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options)
+    common::open_sim(disk, 60_000)
 }
 
 /// Over several power cuts that tore an unacknowledged tail: the errors of the reopens that

@@ -5,23 +5,18 @@
 //! clean store refuses to open, naming the file and offset (the damage is detected); with the
 //! mutant it opens and answers as if the acknowledged write never happened.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use store::io::sim::SimDisk;
 use store::io::Io;
 use store::mutant::{self, Mutant};
 use store::wal::frame::{decode_frame, SEGMENT_HEADER_LEN};
-use store::{Store, StoreError, StoreOptions};
+use store::{Store, StoreError};
 
 fn sim_store(disk: &SimDisk) -> Result<Store, StoreError> {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 60_000,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options)
+    common::open_sim(disk, 60_000)
 }
 
 /// Flips the last payload bit of the `index`th record (from 0) of the only WAL segment.

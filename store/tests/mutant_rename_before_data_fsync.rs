@@ -6,21 +6,14 @@
 //! acknowledged write; with the mutant the manifest (or the snapshot it names) is torn, and
 //! the store refuses to open (no valid manifest, naming the torn file) or loses writes.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use store::io::sim::SimDisk;
 use store::mutant::{self, Mutant};
-use store::{Store, StoreError, StoreOptions};
+use store::{Store, StoreError};
 
 fn sim_store(disk: &SimDisk) -> Result<Store, StoreError> {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 60_000,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options)
+    common::open_sim(disk, 60_000)
 }
 
 /// Over several power cuts after a snapshot: what went wrong at each reopen that did not give

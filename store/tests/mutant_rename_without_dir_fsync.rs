@@ -7,6 +7,8 @@
 //! `MANIFEST.<seq>` (its name was never durable), and the previous manifest is read again,
 //! though its publisher was told the new one was durable and may have deleted what it covers.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,16 +18,10 @@ use store::lock::Epoch;
 use store::manifest::{Manifest, ManifestStore, ManifestToken, PublishOutcome};
 use store::mutant::{self, Mutant};
 use store::wal::Lsn;
-use store::{Store, StoreOptions};
+use store::Store;
 
 fn sim_store(disk: &SimDisk) -> Store {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 60_000,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options).unwrap()
+    common::open_sim(disk, 60_000).unwrap()
 }
 
 /// Acknowledged writes lost by a power cut after a takeover began a new segment.

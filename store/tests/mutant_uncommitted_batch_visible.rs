@@ -10,24 +10,17 @@
 //! One test: the clean run comes first, then the mutant is activated for the rest of the process.
 //! Run: `cargo test -p store --features mutants --test mutant_uncommitted_batch_visible`.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use store::io::sim::SimDisk;
 use store::mutant::{self, Mutant};
-use store::{Outcome, Store, StoreOptions};
+use store::{Outcome, Store};
 
 const KEYS: [&str; 3] = ["a", "b", "c"];
 const SEEDS: u64 = 40;
 
 fn sim_store(disk: &SimDisk) -> Store {
-    let options = StoreOptions {
-        io: Arc::new(disk.clone()),
-        idle_release_ms: 600_000,
-        lease_ms: 300,
-        ..StoreOptions::default()
-    };
-    Store::open(Path::new("/store"), options).unwrap()
+    common::open_sim(disk, 300).unwrap()
 }
 
 /// A value spanning most of a 512-byte sector, so the batch's records cross sector boundaries
