@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::{Mutex, MutexGuard};
 
+use nemesis::runner::crash_image::replay_crash_image;
 use nemesis::runner::keep::replay;
 use nemesis::runner::mutants::{render_table, run_benchmark, BenchmarkOptions};
 use nemesis::runner::process::live_groups;
@@ -49,12 +50,12 @@ const REQUIRED: [Mutant; 6] = [
 /// not a weaker mutant). They must still be planted; the quick test does not soak them.
 const NOT_YET_RELIABLY_CAUGHT: [Mutant; 10] = [
     Mutant::GroupCommitUncoveredAck,
-    Mutant::BlobInPlace,
     Mutant::RecoverySkipsBadRecord,
+    Mutant::VersionFromMemory,
+    Mutant::BlobInPlace,
     Mutant::TruncateBeforeManifest,
     Mutant::ManifestSwapUnchecked,
     Mutant::NoFencing,
-    Mutant::VersionFromMemory,
     Mutant::UncommittedBatchVisible,
     Mutant::GcIgnoresPins,
     Mutant::BlobChecksumWithoutId,
@@ -63,7 +64,7 @@ const NOT_YET_RELIABLY_CAUGHT: [Mutant; 10] = [
 /// Runs per store (each of BUDGET / SEEDS), and the first seed: the first seeds of
 /// `faultline mutants` by default, so CI runs the start of the full benchmark.
 const SEEDS: u64 = 3;
-const BUDGET: Duration = Duration::from_secs(9);
+const BUDGET: Duration = Duration::from_secs(24);
 const FIRST_SEED: u64 = 0;
 
 /// Whether the store's sources make the mistake of `mutant` anywhere (an `is_active` call
@@ -200,6 +201,62 @@ fn a_caught_mutant_replays_with_its_mutant() {
         reproduced,
         "{} did not reproduce in three replays",
         failure.bundle.display()
+    );
+    assert!(
+        live_groups().is_empty(),
+        "processes left: {:?}",
+        live_groups()
+    );
+}
+
+/// A recovery failure keeps the crash image the restarted processes found, and starting the
+/// store on a copy of it fails again with the mutant, whatever the threads did: while the clean
+/// store recovers from the very same bytes (it cuts the torn tail the mutant refuses).
+#[test]
+fn a_recovery_failure_replays_on_its_crash_image_and_the_clean_store_recovers_from_it() {
+    let _serial = serial();
+    let mutant = Mutant::RecoveryRefusesTornTail;
+    let out = tempfile::tempdir().unwrap();
+    let options = SoakOptions {
+        duration: Duration::from_secs(40),
+        base: RunConfig {
+            seed: FIRST_SEED,
+            sut: store_under_test(),
+            mutant: Some(mutant.name().to_owned()),
+            ..RunConfig::default()
+        },
+        out: out.path().to_path_buf(),
+        shard: Shard::ALL,
+        max_failures: 1,
+        max_runs: 0,
+    };
+    let summary = soak(&options, |_, _| {}).unwrap();
+    let failure = summary
+        .failures
+        .first()
+        .unwrap_or_else(|| panic!("{mutant} escaped a 40 s soak:\n{summary}"));
+    let index = BundleIndex::read(&failure.bundle).unwrap();
+    assert_eq!(index.failing_check, "recovery", "{summary}");
+    let with_mutant = replay_crash_image(&failure.bundle, &index.config)
+        .unwrap()
+        .expect("a recovery failure keeps its crash image");
+    let clean_config = RunConfig {
+        mutant: None,
+        ..index.config.clone()
+    };
+    let clean = replay_crash_image(&failure.bundle, &clean_config)
+        .unwrap()
+        .expect("a recovery failure keeps its crash image");
+    assert!(
+        with_mutant.reproduced(),
+        "{mutant} recovered from its own crash image:\n{}",
+        with_mutant.describe()
+    );
+    assert!(
+        !clean.reproduced(),
+        "the clean store did not recover from {}:\n{}",
+        clean.image.display(),
+        clean.describe()
     );
     assert!(
         live_groups().is_empty(),

@@ -1,5 +1,6 @@
 //! `faultline replay BUNDLE`: runs a failure bundle's seed, configuration and fault schedule
-//! again and says whether the failure reproduced (exit 0) or not (exit 1).
+//! again and says whether the failure reproduced (exit 0) or not (exit 1). A `recovery` failure
+//! is also replayed on the crash image its bundle keeps, which does not depend on timing.
 
 use std::path::PathBuf;
 
@@ -33,6 +34,21 @@ pub fn run_replay(args: ReplayArgs) -> anyhow::Result<u8> {
         args.bundle.display(),
         index.failing_check
     );
+    if let Some(image) = &replayed.crash_image {
+        println!(
+            "started on its crash image {}: {}",
+            image.image.display(),
+            if image.reproduced() {
+                "recovery failed again"
+            } else {
+                "recovered"
+            }
+        );
+        for line in image.describe().lines() {
+            println!("  {line}");
+        }
+        println!("the run, replayed:");
+    }
     for check in &outcome.checks {
         println!("  {:<20} {:?}: {}", check.name, check.status, check.detail);
     }
@@ -40,7 +56,15 @@ pub fn run_replay(args: ReplayArgs) -> anyhow::Result<u8> {
         println!("bundle of the replay: {}", bundle.display());
     }
     if replayed.reproduced() {
-        println!("reproduced: check `{}` failed again", index.failing_check);
+        let place = match (replayed.crash_image_reproduced(), replayed.run_reproduced()) {
+            (true, true) => "on the crash image and in the replayed run",
+            (true, false) => "on the crash image (not in the replayed run)",
+            _ => "in the replayed run",
+        };
+        println!(
+            "reproduced: check `{}` failed again {place}",
+            index.failing_check
+        );
         return Ok(0);
     }
     match &outcome.failing_check {

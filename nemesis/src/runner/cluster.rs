@@ -257,7 +257,7 @@ impl Drop for Cluster {
 /// bound runs out. A `hello` answer that carries `open_error` (store/SERVE.md: the process
 /// found data it cannot open and will refuse every request) ends the probe at once: waiting
 /// out the bound would change nothing but the time a failure takes to be found.
-fn probe(connection: &Connection, started: Instant, bound: Duration) -> Result<Duration, String> {
+pub fn probe(connection: &Connection, started: Instant, bound: Duration) -> Result<Duration, String> {
     let mut last = String::from("no answer");
     let mut attempts = 0u32;
     let mut greeted = false;

@@ -6,6 +6,7 @@ use super::bundle::{BundleWriter, BUNDLE_INDEX};
 use super::checks::CheckStatus;
 use super::checks::{run_checks, CheckInputs, Checked};
 use super::config::RunConfig;
+use super::crash_image::{replay_crash_image, CrashImageReplay, CRASH_IMAGE_DIR};
 use super::error::RunError;
 use super::nemesis::NemesisReport;
 use super::promises::Promises;
@@ -99,6 +100,11 @@ pub fn write_bundle(run: &FailedRun<'_>, out: &Path) -> Result<PathBuf, RunError
             "image-before",
             "the store directory's durable image just before the last crash",
         ),
+        (
+            CRASH_IMAGE_DIR,
+            "the store directory as the restarted processes found it after the last crash of \
+             every process (replay starts the system under test on it)",
+        ),
         ("image-after", "the store directory at the end of the run"),
     ] {
         if work.join(dir).is_dir() {
@@ -169,14 +175,29 @@ pub fn replay_config(index: &BundleIndex) -> RunConfig {
 pub struct Replay {
     /// The bundle's index.
     pub index: BundleIndex,
+    /// For a bundle that failed `recovery` and keeps its crash image: the system under test
+    /// started on a copy of that image.
+    pub crash_image: Option<CrashImageReplay>,
     /// The replayed run.
     pub outcome: RunOutcome,
 }
 
 impl Replay {
-    /// Whether the check that failed the bundle's run failed again (the replayed run's
-    /// verdict may name an earlier check first).
+    /// Whether the check that failed the bundle's run failed again: in the replayed run (whose
+    /// verdict may name an earlier check first) or, for `recovery`, on the crash image.
     pub fn reproduced(&self) -> bool {
+        self.crash_image_reproduced() || self.run_reproduced()
+    }
+
+    /// Whether the system under test failed to recover from the bundle's crash image again.
+    pub fn crash_image_reproduced(&self) -> bool {
+        self.crash_image
+            .as_ref()
+            .is_some_and(CrashImageReplay::reproduced)
+    }
+
+    /// Whether the replayed run failed the bundle's check again.
+    pub fn run_reproduced(&self) -> bool {
         self.outcome.checks.iter().any(|check| {
             check.name == self.index.failing_check && check.status == CheckStatus::Failed
         })
@@ -185,14 +206,37 @@ impl Replay {
 
 /// Runs the bundle at `bundle` again (same seed, configuration and faults at the same times);
 /// a replay that fails again keeps its own bundle under `out`. `sut` replaces the command line.
+/// A bundle that failed `recovery` with a crash image is first replayed on that image
+/// ([`replay_crash_image`]), which does not depend on timing; the run is replayed as well.
 pub fn replay(bundle: &Path, out: &Path, sut: Option<&str>) -> Result<Replay, RunError> {
+    replay_with(bundle, out, |config| {
+        if let Some(sut) = sut {
+            config.sut = sut.to_owned();
+        }
+    })
+}
+
+/// [`replay`] with the bundle's configuration changed by `adjust` first (another command line,
+/// no mutant).
+pub fn replay_with(
+    bundle: &Path,
+    out: &Path,
+    adjust: impl FnOnce(&mut RunConfig),
+) -> Result<Replay, RunError> {
     let index = BundleIndex::read(bundle)?;
     let mut config = replay_config(&index);
-    if let Some(sut) = sut {
-        config.sut = sut.to_owned();
-    }
+    adjust(&mut config);
+    let crash_image = if index.failing_check == "recovery" {
+        replay_crash_image(bundle, &config)?
+    } else {
+        None
+    };
     let outcome = super::run::run(&config, out)?;
-    Ok(Replay { index, outcome })
+    Ok(Replay {
+        index,
+        crash_image,
+        outcome,
+    })
 }
 
 /// Re-checks the history a bundle recorded, without running anything: what `faultline check

@@ -8,7 +8,7 @@
 //! [`client`] asks; [`record`] writes every event to the history as it happens; [`schedule`]
 //! picks faults and [`nemesis`] applies them, restricted by [`promises`]; [`checks`] checks the
 //! history against [`model::StoreModel`] and more; [`keep`] writes a failure as a [`bundle`]
-//! with its [`report`]; [`soak`] runs many runs and counts them in a [`summary`]; [`cleanup`]
+//! with its [`report`] and the [`crash_image`] a recovery failure replays on; [`soak`] runs many runs and counts them in a [`summary`]; [`cleanup`]
 //! and [`interrupt`] make sure no process, mount or temporary directory outlives faultline.
 //! [`mutants`] measures detection power: a soak per planted bug of the store, then the clean
 //! store.
@@ -20,6 +20,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod crash_image;
 pub mod durability;
 pub mod error;
 pub mod interrupt;

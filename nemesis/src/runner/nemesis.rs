@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::cleanup::copy_tree;
 use super::cluster::Cluster;
+use super::crash_image::keep_crash_image;
 use super::config::{FaultRecord, RunConfig};
 use super::error::RunError;
 use super::promises::{Promise, Promises};
@@ -345,6 +346,16 @@ impl<'a> Nemesis<'a> {
     /// Restarts `slots` and checks each recovers within the bound.
     fn recover(&mut self, slots: &[usize], kind: FaultKind) -> Result<String, RunError> {
         let bound = Duration::from_millis(self.config.recovery_timeout_ms);
+        if slots.len() == self.cluster.len() {
+            // Every process is down: the restarts are about to find the crash image.
+            let data_dir = match self.mount {
+                Some(mount) => mount.backing_dir().join("store"),
+                None => self.work_dir.join("store"),
+            };
+            if let Err(error) = keep_crash_image(&data_dir, &self.work_dir) {
+                tracing::warn!(%error, "the crash image could not be kept");
+            }
+        }
         let mut times = Vec::new();
         let mut results = self.cluster.restart_many(slots, bound)?;
         let failed: Vec<usize> = results

@@ -17,13 +17,11 @@ use std::time::Duration;
 
 use store::mutant::Mutant;
 
-use super::checks::CheckStatus;
 use super::config::RunConfig;
 use super::error::RunError;
 use super::interrupt::stop_requested;
-use super::keep::{replay, replay_config};
+use super::keep::{replay, replay_with};
 use super::report::BundleIndex;
-use super::run::run;
 use super::schedule::FaultKind;
 use super::soak::{soak, Shard, SoakOptions};
 use super::summary::SoakSummary;
@@ -276,16 +274,10 @@ fn replay_catch(
 /// Runs the bundle's seed, configuration and faults against the clean store: whether the
 /// check that failed fails there too.
 fn clean_fails_too(bundle: &Path, out: &Path) -> Result<bool, RunError> {
-    let index = BundleIndex::read(bundle)?;
-    let config = RunConfig {
-        mutant: None,
-        ..replay_config(&index)
-    };
-    let outcome = run(&config, &out.join("clean-replays"))?;
-    Ok(outcome
-        .checks
-        .iter()
-        .any(|check| check.name == index.failing_check && check.status == CheckStatus::Failed))
+    let replayed = replay_with(bundle, &out.join("clean-replays"), |config| {
+        config.mutant = None;
+    })?;
+    Ok(replayed.reproduced())
 }
 
 /// The fault credited with exposing a bundle's failure: the last fault the run applied
