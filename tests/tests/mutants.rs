@@ -18,6 +18,7 @@ use nemesis::runner::keep::replay;
 use nemesis::runner::mutants::{render_table, run_benchmark, BenchmarkOptions};
 use nemesis::runner::process::live_groups;
 use nemesis::runner::report::BundleIndex;
+use nemesis::runner::summary::FailureRecord;
 use nemesis::runner::{soak, RunConfig, Shard, SoakOptions};
 use store::mutant::Mutant;
 
@@ -163,14 +164,9 @@ fn the_required_planted_bugs_are_caught_and_the_clean_store_is_not() {
     );
 }
 
-/// A mutant's bundle keeps the mutant, and replay runs it again with that mutant (the runner
-/// refuses a process whose `hello` does not confirm it, so a replay against the clean store
-/// would be an error, not a silent pass).
-#[test]
-fn a_caught_mutant_replays_with_its_mutant() {
-    let _serial = serial();
-    let mutant = Mutant::AckBeforeFsync;
-    let out = tempfile::tempdir().unwrap();
+/// Soaks the store with `mutant` (from the first seed, at most 40 s) until its first failure,
+/// kept under `out`.
+fn first_failure(mutant: Mutant, out: &Path) -> FailureRecord {
     let options = SoakOptions {
         duration: Duration::from_secs(40),
         base: RunConfig {
@@ -179,16 +175,28 @@ fn a_caught_mutant_replays_with_its_mutant() {
             mutant: Some(mutant.name().to_owned()),
             ..RunConfig::default()
         },
-        out: out.path().to_path_buf(),
+        out: out.to_path_buf(),
         shard: Shard::ALL,
         max_failures: 1,
         max_runs: 0,
     };
     let summary = soak(&options, |_, _| {}).unwrap();
-    let failure = summary
+    summary
         .failures
         .first()
-        .unwrap_or_else(|| panic!("{mutant} escaped a 40 s soak:\n{summary}"));
+        .cloned()
+        .unwrap_or_else(|| panic!("{mutant} escaped a 40 s soak:\n{summary}"))
+}
+
+/// A mutant's bundle keeps the mutant, and replay runs it again with that mutant (the runner
+/// refuses a process whose `hello` does not confirm it, so a replay against the clean store
+/// would be an error, not a silent pass).
+#[test]
+fn a_caught_mutant_replays_with_its_mutant() {
+    let _serial = serial();
+    let mutant = Mutant::AckBeforeFsync;
+    let out = tempfile::tempdir().unwrap();
+    let failure = first_failure(mutant, out.path());
     let index = BundleIndex::read(&failure.bundle).unwrap();
     assert_eq!(index.config.mutant.as_deref(), Some(mutant.name()));
     let replays = out.path().join("replays");
@@ -217,26 +225,14 @@ fn a_recovery_failure_replays_on_its_crash_image_and_the_clean_store_recovers_fr
     let _serial = serial();
     let mutant = Mutant::RecoveryRefusesTornTail;
     let out = tempfile::tempdir().unwrap();
-    let options = SoakOptions {
-        duration: Duration::from_secs(40),
-        base: RunConfig {
-            seed: FIRST_SEED,
-            sut: store_under_test(),
-            mutant: Some(mutant.name().to_owned()),
-            ..RunConfig::default()
-        },
-        out: out.path().to_path_buf(),
-        shard: Shard::ALL,
-        max_failures: 1,
-        max_runs: 0,
-    };
-    let summary = soak(&options, |_, _| {}).unwrap();
-    let failure = summary
-        .failures
-        .first()
-        .unwrap_or_else(|| panic!("{mutant} escaped a 40 s soak:\n{summary}"));
+    let failure = first_failure(mutant, out.path());
     let index = BundleIndex::read(&failure.bundle).unwrap();
-    assert_eq!(index.failing_check, "recovery", "{summary}");
+    assert_eq!(
+        index.failing_check,
+        "recovery",
+        "{}",
+        failure.bundle.display()
+    );
     let with_mutant = replay_crash_image(&failure.bundle, &index.config)
         .unwrap()
         .expect("a recovery failure keeps its crash image");
