@@ -8,27 +8,30 @@
 //! Peer: with `PORCUPINE_DRIVER=/path/to/porcupine-driver` (see `history/peer/README.md`)
 //! each history is also written to a file and checked by Porcupine in the same run, on the
 //! same machine; the table then shows Porcupine's check time (measured inside the driver,
-//! after reading the file), its whole-process time, the ratios of its check time to ours
-//! (`ratio`: to our verdict-only check; `ratio_core`: to our default check, which also
-//! shrinks) and whether the verdicts agree. Without it, the peer is reported as not
-//! available.
+//! after reading and converting the file), the time that reading took, the ratios of its
+//! check time to ours (`ratio`, `ratio_med`: to our verdict-only check, fastest and median
+//! runs; `ratio_core`: to our default check, which also shrinks — Porcupine gives no minimal
+//! counterexample, so that column is shown, not compared) and whether the verdicts agree.
+//! Without it, the peer is reported as not available.
 //!
 //! `BENCH_PLAIN=1` adds faultline's plain search (`CheckOptions::reductions` off) on the same
 //! history, with the speed-up of the reductions (a lower bound, `>=`, where the plain search
-//! ran out of time). `BENCH_FULL=1` runs every size.
+//! ran out of time). `BENCH_FULL=1` runs every size. `BENCH_ONLY=kv-64/20/` runs only the
+//! rows whose `workload/clients/ops/history` name contains the text.
 //!
-//! Run: `cargo bench -p history --bench linearizability`. Each check has a 5 s deadline; a
-//! check shorter than 1 s is run 3 to 20 times (more while all runs took under 1 s) and the
-//! fastest run counts, the same for Porcupine.
+//! Run: `cargo bench -p history --bench linearizability`. Each check has a 5 s deadline and
+//! is repeated as `timing` says, for both checkers alike.
 
 #[path = "../tests/common/gen.rs"]
 mod gen;
 mod peer;
+mod timing;
 
 use gen::{corrupt_one_read, generate, stale_one_read, Shape, Workload};
 use history::{CheckOptions, History, ModelKind, Value, Verdict};
 use peer::{Peer, PeerRun};
 use std::time::{Duration, Instant};
+use timing::Timing;
 
 fn verdict_name(verdict: &Verdict) -> &'static str {
     match verdict {
@@ -62,75 +65,56 @@ fn matrix() -> Vec<(Workload, usize, usize)> {
     rows
 }
 
-/// A check is run at least [`RUNS_MIN`] times (unless one run takes [`REPEAT_BELOW`] or
-/// more) and, while all runs together took less than [`REPEAT_FOR`], up to [`RUNS_MAX`]
-/// times; the fastest run counts, for faultline and Porcupine alike, so that descheduling
-/// on a shared machine does not decide a ratio.
-const REPEAT_BELOW: Duration = Duration::from_secs(1);
-const REPEAT_FOR: Duration = Duration::from_secs(1);
-const RUNS_MIN: usize = 3;
-const RUNS_MAX: usize = 20;
-
-/// Whether to run a check again after `runs` runs that took `total` (the last `last`).
-fn again(runs: usize, total: Duration, last: Duration) -> bool {
-    last < REPEAT_BELOW && runs < RUNS_MAX && (runs < RUNS_MIN || total < REPEAT_FOR)
-}
-
-/// A check by faultline: the verdict and the fastest run's time.
-fn ours(model: ModelKind, history: &History, options: &CheckOptions) -> (&'static str, Duration) {
-    let (mut runs, mut total) = (0, Duration::ZERO);
-    let mut fastest: Option<(&'static str, Duration)> = None;
+/// A check by faultline, repeated by the rule of [`timing`]: the verdict and the runs' times.
+fn ours(model: ModelKind, history: &History, options: &CheckOptions) -> (&'static str, Timing) {
+    let (mut runs, mut total) = (Vec::new(), Duration::ZERO);
+    let mut first: Option<&'static str> = None;
     loop {
         let started = Instant::now();
         let result = model
             .check(Value::Nil, history, options)
             .expect("generated histories are valid");
         let (verdict, elapsed) = (verdict_name(&result.verdict), started.elapsed());
-        if let Some((first, _)) = fastest {
-            assert_eq!(first, verdict, "the same check gave two verdicts");
-        }
-        fastest = Some((
+        assert_eq!(
+            *first.get_or_insert(verdict),
             verdict,
-            fastest.map_or(elapsed, |(_, best)| best.min(elapsed)),
-        ));
-        runs += 1;
+            "the same check gave two verdicts"
+        );
+        runs.push(elapsed);
         total += elapsed;
-        if !again(runs, total, elapsed) {
-            return fastest.expect("at least one run");
-        }
-    }
-}
-
-/// Porcupine on the history in `path`, repeated like [`ours`] (by its check time).
-fn theirs(peer: &Peer, path: &std::path::Path, deadline: Duration) -> PeerRun {
-    let (mut runs, mut total) = (0, Duration::ZERO);
-    let mut fastest: Option<PeerRun> = None;
-    loop {
-        let run = peer
-            .run(path, deadline)
-            .unwrap_or_else(|error| panic!("{error}"));
-        let last = run.check;
-        fastest = Some(match fastest {
-            None => run,
-            Some(best) => {
-                assert_eq!(best.verdict, run.verdict, "Porcupine gave two verdicts");
-                PeerRun {
-                    verdict: best.verdict,
-                    check: best.check.min(run.check),
-                    process: best.process.min(run.process),
-                }
-            }
-        });
-        runs += 1;
-        total += last;
-        if !again(runs, total, last) {
-            return fastest.expect("at least one run");
+        if !timing::again(runs.len(), total, elapsed) {
+            return (verdict, Timing::new(runs).expect("at least one run"));
         }
     }
 }
 
 fn milliseconds(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
+}
+
+/// The lowest ratio seen so far, and its row.
+#[derive(Default)]
+struct Lowest {
+    ratio: Option<(f64, String)>,
+}
+
+impl Lowest {
+    fn see(&mut self, ratio: f64, row: &str) {
+        if self
+            .ratio
+            .as_ref()
+            .is_none_or(|(lowest, _)| ratio < *lowest)
+        {
+            self.ratio = Some((ratio, row.to_string()));
+        }
+    }
+    fn text(&self) -> String {
+        self.ratio
+            .as_ref()
+            .map_or("n/a".to_string(), |(ratio, row)| {
+                format!("{ratio:.1}x ({row})")
+            })
+    }
 }
 
 /// Tallies of the whole run.
@@ -140,8 +124,17 @@ struct Tally {
     unknown: usize,
     disagreements: usize,
     peer_rows: usize,
-    ratio_min: Option<f64>,
-    ratio_core_min: Option<f64>,
+    /// Porcupine's fastest check over our fastest verdict-only check.
+    ratio: Lowest,
+    /// The same with medians.
+    ratio_median: Lowest,
+    /// Porcupine's fastest check over our fastest default check (which shrinks).
+    ratio_core: Lowest,
+}
+
+/// Only rows whose `workload/clients/ops/history` name contains `BENCH_ONLY`, if set.
+fn selected(row: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| row.contains(&only))
 }
 
 fn main() {
@@ -170,21 +163,42 @@ fn main() {
         deadline.as_secs(),
         std::thread::available_parallelism().map_or(1, |cores| cores.get())
     );
+    println!("{}", timing::describe());
+    println!("ours_ms: faultline's default check (a violation is shrunk to a small confirmed core); verdict_ms / verdict_med_ms: its verdict-only check (fastest / median run), what Porcupine computes");
     match &peer {
-        Some(_) => println!("peer: Porcupine (PORCUPINE_DRIVER); por_ms is its check inside the driver, por_proc_ms the whole driver process; ratio = por_ms / ours_ms"),
+        Some(_) => {
+            println!("peer: Porcupine (PORCUPINE_DRIVER); por_ms / por_med_ms: its check inside the driver after the file was read and converted (fastest / median run), por_load_ms: that reading and converting");
+            println!("ratio = por_ms / verdict_ms, ratio_med = por_med_ms / verdict_med_ms: the like-for-like comparison; ratio_core = por_ms / ours_ms compares with our check that also shrinks, which Porcupine does not do (it gives no minimal counterexample), shown, not a target");
+        }
         None => println!("peer: Porcupine not available (set PORCUPINE_DRIVER, see history/peer/README.md); faultline only"),
     }
     print!(
-        "{:<9} {:>7} {:>7} {:<8} {:<9} {:>9} {:>10} {:>11}",
-        "workload", "clients", "ops", "history", "verdict", "ours_ms", "verdict_ms", "ops/s"
+        "{:<9} {:>7} {:>7} {:<8} {:<9} {:>9} {:>10} {:>14} {:>11}",
+        "workload",
+        "clients",
+        "ops",
+        "history",
+        "verdict",
+        "ours_ms",
+        "verdict_ms",
+        "verdict_med_ms",
+        "ops/s"
     );
     if plain {
         print!(" {:<9} {:>9} {:>8}", "plain", "plain_ms", "speedup");
     }
     if peer.is_some() {
         print!(
-            " {:<9} {:>9} {:>11} {:>11} {:>8} {:>10} {:>5}",
-            "porcupine", "por_ms", "por_ops/s", "por_proc_ms", "ratio", "ratio_core", "agree"
+            " {:<9} {:>9} {:>10} {:>11} {:>11} {:>8} {:>9} {:>10} {:>5}",
+            "porcupine",
+            "por_ms",
+            "por_med_ms",
+            "por_ops/s",
+            "por_load_ms",
+            "ratio",
+            "ratio_med",
+            "ratio_core",
+            "agree"
         );
     }
     println!("  expected");
@@ -194,6 +208,12 @@ fn main() {
             Workload::Register => ("register", ModelKind::CasRegister, "cas-register"),
             Workload::Kv(_) => ("kv-64", ModelKind::Kv, "kv"),
         };
+        let any_selected = ["clean", "corrupt", "stale"]
+            .iter()
+            .any(|label| selected(&format!("{name}/{clients}/{operations}/{label}")));
+        if !any_selected {
+            continue;
+        }
         let clean = generate(Shape {
             seed: 42,
             clients,
@@ -210,20 +230,26 @@ fn main() {
             histories.push(("stale", stale, "violation"));
         }
         for (label, history, expected) in &histories {
-            let (verdict, elapsed) = ours(model, history, &options);
-            let (verdict_only, verdict_elapsed) = ours(model, history, &verdict_options);
+            let row = format!("{name}/{clients}/{operations}/{label}");
+            if !selected(&row) {
+                continue;
+            }
+            let (verdict, timing) = ours(model, history, &options);
+            let (verdict_only, verdict_timing) = ours(model, history, &verdict_options);
             if verdict_only != verdict && verdict_only != "unknown" && verdict != "unknown" {
                 tally.wrong += 1;
             }
-            let ops_per_s = history.operations.len() as f64 / verdict_elapsed.as_secs_f64();
+            let ops_per_s =
+                history.operations.len() as f64 / verdict_timing.fastest().as_secs_f64();
             print!(
-                "{name:<9} {clients:>7} {operations:>7} {label:<8} {verdict:<9} {:>9.1} {:>10.1} {ops_per_s:>11.0}",
-                milliseconds(elapsed),
-                milliseconds(verdict_elapsed)
+                "{name:<9} {clients:>7} {operations:>7} {label:<8} {verdict:<9} {:>9.1} {:>10.2} {:>14.2} {ops_per_s:>11.0}",
+                milliseconds(timing.fastest()),
+                milliseconds(verdict_timing.fastest()),
+                milliseconds(verdict_timing.median())
             );
             if plain {
-                let (plain_verdict, plain_elapsed) = ours(model, history, &plain_options);
-                let ratio = plain_elapsed.as_secs_f64() / elapsed.as_secs_f64();
+                let (plain_verdict, plain_timing) = ours(model, history, &plain_options);
+                let ratio = plain_timing.fastest().as_secs_f64() / timing.fastest().as_secs_f64();
                 let speedup = match plain_verdict {
                     "unknown" => format!(">={ratio:.0}x"),
                     _ => format!("{ratio:.1}x"),
@@ -233,7 +259,7 @@ fn main() {
                 }
                 print!(
                     " {plain_verdict:<9} {:>9.1} {speedup:>8}",
-                    milliseconds(plain_elapsed)
+                    milliseconds(plain_timing.fastest())
                 );
             }
             if let Some(peer) = &peer {
@@ -241,13 +267,15 @@ fn main() {
                     .path()
                     .join(format!("{name}-{clients}-{operations}-{label}.json"));
                 peer::write_history(&path, peer_model, history).expect("the history is written");
-                let run = theirs(peer, &path, deadline);
+                let run = peer
+                    .run(&path, deadline)
+                    .unwrap_or_else(|error| panic!("{error}"));
                 let ours = Ours {
                     verdict: verdict_only,
-                    verdict_elapsed,
-                    elapsed,
+                    verdict_timing,
+                    timing,
                 };
-                print_peer(&run, &ours, history.operations.len(), &mut tally);
+                print_peer(&run, &ours, history.operations.len(), &row, &mut tally);
             }
             let judged = match verdict {
                 "unknown" => {
@@ -267,16 +295,15 @@ fn main() {
         "faultline: wrong verdicts (or disagreements with the plain search): {}; unknown (deadline or memory): {}",
         tally.wrong, tally.unknown
     );
-    match (&peer, tally.ratio_min) {
-        (None, _) => println!("Porcupine: not available in this run; no comparison made."),
-        (Some(_), ratio_min) => println!(
-            "Porcupine: {} histories; verdicts disagree on {}; lowest ratio of Porcupine's check time to ours where both decided: {} (verdict only), {} (with shrinking)",
+    match &peer {
+        None => println!("Porcupine: not available in this run; no comparison made."),
+        Some(_) => println!(
+            "Porcupine: {} histories; verdicts disagree on {}; lowest ratio of Porcupine's check time to ours where both decided, verdict only: {} fastest, {} median; with shrinking (not a target): {}",
             tally.peer_rows,
             tally.disagreements,
-            ratio_min.map_or("n/a".to_string(), |ratio| format!("{ratio:.1}x")),
-            tally
-                .ratio_core_min
-                .map_or("n/a".to_string(), |ratio| format!("{ratio:.1}x")),
+            tally.ratio.text(),
+            tally.ratio_median.text(),
+            tally.ratio_core.text(),
         ),
     }
 }
@@ -285,9 +312,9 @@ fn main() {
 struct Ours {
     /// The verdict-only check's verdict.
     verdict: &'static str,
-    verdict_elapsed: Duration,
+    verdict_timing: Timing,
     /// The default check (with shrinking).
-    elapsed: Duration,
+    timing: Timing,
 }
 
 /// `por / ours` as text: `>=` where Porcupine ran out of time, `n/a` where we did.
@@ -300,11 +327,13 @@ fn ratio_text(ours: &str, peer: &str, ratio: f64) -> String {
 }
 
 /// Prints Porcupine's columns of one row and counts its agreement.
-fn print_peer(run: &PeerRun, ours: &Ours, ops: usize, tally: &mut Tally) {
+fn print_peer(run: &PeerRun, ours: &Ours, ops: usize, row: &str, tally: &mut Tally) {
     tally.peer_rows += 1;
     let verdict = ours.verdict;
-    let ratio = run.check.as_secs_f64() / ours.verdict_elapsed.as_secs_f64();
-    let ratio_core = run.check.as_secs_f64() / ours.elapsed.as_secs_f64();
+    let seconds = |duration: Duration| duration.as_secs_f64();
+    let ratio = seconds(run.check.fastest()) / seconds(ours.verdict_timing.fastest());
+    let ratio_median = seconds(run.check.median()) / seconds(ours.verdict_timing.median());
+    let ratio_core = seconds(run.check.fastest()) / seconds(ours.timing.fastest());
     let decided = verdict != "unknown" && run.verdict != "unknown";
     let agree = match (decided, run.verdict == verdict) {
         (false, _) => "n/a",
@@ -315,20 +344,19 @@ fn print_peer(run: &PeerRun, ours: &Ours, ops: usize, tally: &mut Tally) {
         }
     };
     if decided {
-        tally.ratio_min = Some(tally.ratio_min.map_or(ratio, |min: f64| min.min(ratio)));
-        tally.ratio_core_min = Some(
-            tally
-                .ratio_core_min
-                .map_or(ratio_core, |min: f64| min.min(ratio_core)),
-        );
+        tally.ratio.see(ratio, row);
+        tally.ratio_median.see(ratio_median, row);
+        tally.ratio_core.see(ratio_core, row);
     }
     print!(
-        " {:<9} {:>9.1} {:>11.0} {:>11.1} {:>8} {:>10} {agree:>5}",
+        " {:<9} {:>9.2} {:>10.2} {:>11.0} {:>11.1} {:>8} {:>9} {:>10} {agree:>5}",
         run.verdict,
-        milliseconds(run.check),
-        ops as f64 / run.check.as_secs_f64(),
-        milliseconds(run.process),
+        milliseconds(run.check.fastest()),
+        milliseconds(run.check.median()),
+        ops as f64 / seconds(run.check.fastest()),
+        milliseconds(run.load),
         ratio_text(verdict, &run.verdict, ratio),
+        ratio_text(verdict, &run.verdict, ratio_median),
         ratio_text(verdict, &run.verdict, ratio_core),
     );
 }

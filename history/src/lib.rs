@@ -9,9 +9,11 @@
 //! self-contained HTML page.
 //!
 //! The checker is Wing–Gong/Lowe's search with memoisation of (linearized set, model state),
-//! split by the model's partitions (P-compositionality) and run in parallel, the partitions
-//! where a greedy replay gets stuck first (a violation is usually there, and the check
-//! stops at the first one). `fail` operations
+//! split by the model's partitions (P-compositionality) and run in parallel, cheapest work
+//! first: a greedy replay settles most linearizable partitions without a search (its order
+//! is a linearization); the others are searched with step budgets that grow by stages, so
+//! that a violation that is cheap to find stops the check before long searches of other
+//! partitions run. `fail` operations
 //! are dropped; `info` operations may take effect at any time after their call, or never.
 //! The memoisation cache keys linearized sets by a 128-bit fingerprint and model states by a
 //! 64-bit hash (it keeps no copy of a state); a collision could only prune a branch, so a

@@ -93,6 +93,33 @@ proptest! {
         let (reduced, plain) = verdicts(ModelKind::CasRegister, &history);
         prop_assert!(same_kind(&reduced, &plain), "reduced {:?}, plain {:?}", reduced, plain);
     }
+
+    /// Key-value histories with appends (no reductions apply to their partitions, but the
+    /// greedy replay that settles a partition does, and the staged searches of several
+    /// partitions on one worker do on both sides).
+    #[test]
+    fn replay_keeps_verdicts_on_generated_kv_histories(
+        seed in any::<u64>(),
+        clients in 1usize..6,
+        operations in 1usize..80,
+        keys in 1u32..4,
+        info_per_mille in 0u32..150,
+        fail_per_mille in 0u32..100,
+        corrupt in proptest::option::of(any::<usize>()),
+    ) {
+        let shape = Shape { seed, clients, operations, workload: Workload::Kv(keys), info_per_mille, fail_per_mille };
+        let history = generate(shape);
+        let history = match corrupt {
+            Some(choice) if choice % 2 == 0 => corrupt_one_read(&history, choice).unwrap_or(history),
+            Some(choice) => stale_one_read(&history, choice).unwrap_or(history),
+            None => history,
+        };
+        let (reduced, plain) = verdicts(ModelKind::Kv, &history);
+        prop_assert!(same_kind(&reduced, &plain), "reduced {:?}, plain {:?}", reduced, plain);
+        if corrupt.is_none() {
+            prop_assert_eq!(reduced, Verdict::Ok);
+        }
+    }
 }
 
 /// A value written again after being overwritten: leaving it strands the second read only

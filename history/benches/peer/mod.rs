@@ -2,26 +2,28 @@
 //! `history/peer/porcupine-driver` reads, runs the driver (named by `PORCUPINE_DRIVER`) on it
 //! and reads back its verdict and times. See `history/peer/README.md`.
 
+use crate::timing::{Timing, REPEAT_FOR, RUNS_MAX, RUNS_MIN};
 use history::{History, Outcome, Value};
 use serde_json::{json, Value as Json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A built Porcupine driver.
 pub struct Peer {
     driver: PathBuf,
 }
 
-/// One run of the driver on one history.
+/// One run of the driver on one history (which checks it repeatedly, see [`crate::timing`]).
 pub struct PeerRun {
-    /// `ok`, `violation` or `unknown`.
+    /// `ok`, `violation` or `unknown` (the same in every repetition, or the driver fails).
     pub verdict: String,
-    /// Porcupine's own check, measured inside the driver after the file was converted.
-    pub check: Duration,
-    /// The whole driver process: start, reading and converting the file, checking, exit.
-    pub process: Duration,
+    /// Porcupine's own check, each repetition measured inside the driver after the file was
+    /// read and converted.
+    pub check: Timing,
+    /// Reading and converting the file in the driver (once).
+    pub load: Duration,
 }
 
 impl Peer {
@@ -38,15 +40,17 @@ impl Peer {
         })
     }
 
-    /// Runs the driver on the history in `path`, giving it `deadline`.
+    /// Runs the driver on the history in `path`, giving each check `deadline` and the
+    /// benchmark's repetition rule.
     pub fn run(&self, path: &Path, deadline: Duration) -> Result<PeerRun, String> {
-        let started = Instant::now();
         let output = Command::new(&self.driver)
             .arg(format!("-timeout-ms={}", deadline.as_millis()))
+            .arg(format!("-runs-min={RUNS_MIN}"))
+            .arg(format!("-runs-max={RUNS_MAX}"))
+            .arg(format!("-repeat-ms={}", REPEAT_FOR.as_millis()))
             .arg(path)
             .output()
             .map_err(|error| format!("{}: {error}", self.driver.display()))?;
-        let process = started.elapsed();
         if !output.status.success() {
             return Err(format!(
                 "{} exited with {}: {}",
@@ -61,13 +65,21 @@ impl Peer {
         let verdict = answer["verdict"]
             .as_str()
             .ok_or_else(|| format!("driver output {stdout:?}: expected a verdict"))?;
-        let check_ns = answer["check_ns"]
+        let runs: Option<Vec<Duration>> = answer["runs_ns"].as_array().map(|runs| {
+            runs.iter()
+                .filter_map(|run| run.as_u64().map(Duration::from_nanos))
+                .collect()
+        });
+        let check = runs
+            .and_then(Timing::new)
+            .ok_or_else(|| format!("driver output {stdout:?}: expected runs_ns (a driver built from history/peer/porcupine-driver of this version)"))?;
+        let load_ns = answer["parse_ns"]
             .as_u64()
-            .ok_or_else(|| format!("driver output {stdout:?}: expected check_ns"))?;
+            .ok_or_else(|| format!("driver output {stdout:?}: expected parse_ns"))?;
         Ok(PeerRun {
             verdict: verdict.to_string(),
-            check: Duration::from_nanos(check_ns),
-            process,
+            check,
+            load: Duration::from_nanos(load_ns),
         })
     }
 }

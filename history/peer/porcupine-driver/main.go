@@ -1,7 +1,7 @@
 // Command porcupine-driver checks one faultline peer history with Porcupine, so that
 // faultline's benchmark can compare its checker with Porcupine on the same histories.
 //
-// Usage: porcupine-driver [-timeout-ms N] [-verbose] HISTORY.json
+// Usage: porcupine-driver [-timeout-ms N] [-verbose] [-runs-min N -runs-max N -repeat-ms N] HISTORY.json
 //
 // The input is the JSON document the benchmark writes (see history/peer/README.md):
 //
@@ -10,8 +10,13 @@
 //	                 "outcome": "ok" | "info" | "fail", "call": 120, "return": 150}, ...]}
 //
 // It prints one JSON line: the verdict ("ok", "violation" or "unknown"), the time Porcupine
-// spent checking (check_ns, after the file was read and converted) and the time spent reading
-// and converting the file (parse_ns).
+// spent checking (check_ns, after the file was read and converted; the fastest run), every
+// run's check time (runs_ns) and the time spent reading and converting the file (parse_ns).
+//
+// Repetition: the check runs at least -runs-min times (unless one run takes -repeat-ms or
+// more) and, while all runs together took less than -repeat-ms, up to -runs-max times, in this
+// one process (so a repeated run finds the process warm, as a repeated check in the benchmark
+// does); the heap is collected between runs, outside the timed part.
 //
 // The translation keeps faultline's semantics exactly:
 //   - fail operations are dropped (they did not take effect);
@@ -33,6 +38,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -284,12 +290,37 @@ func convert(raw rawHistory) ([]porcupine.Operation, error) {
 	return operations, nil
 }
 
+// repeated runs check until the repetition rule (see the package comment) says to stop and
+// returns the verdict of every run and each run's check time.
+func repeated(check func() porcupine.CheckResult, runsMin, runsMax int, repeatFor time.Duration) ([]porcupine.CheckResult, []time.Duration) {
+	var results []porcupine.CheckResult
+	var times []time.Duration
+	var total time.Duration
+	for {
+		runtime.GC()
+		started := time.Now()
+		result := check()
+		elapsed := time.Since(started)
+		results = append(results, result)
+		times = append(times, elapsed)
+		total += elapsed
+		runs := len(times)
+		again := elapsed < repeatFor && runs < runsMax && (runs < runsMin || total < repeatFor)
+		if !again {
+			return results, times
+		}
+	}
+}
+
 func run() error {
 	timeoutMs := flag.Int64("timeout-ms", 0, "give up (verdict unknown) after this many milliseconds; 0: never")
 	verbose := flag.Bool("verbose", false, "use CheckOperationsVerbose (also computes partial linearizations)")
+	runsMin := flag.Int("runs-min", 1, "check at least this many times (unless one run takes -repeat-ms or more)")
+	runsMax := flag.Int("runs-max", 1, "check at most this many times")
+	repeatMs := flag.Int64("repeat-ms", 0, "check again while all runs together took less than this many milliseconds")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		return fmt.Errorf("usage: porcupine-driver [-timeout-ms N] [-verbose] HISTORY.json")
+	if flag.NArg() != 1 || *runsMin < 1 || *runsMax < *runsMin {
+		return fmt.Errorf("usage: porcupine-driver [-timeout-ms N] [-verbose] [-runs-min N -runs-max N -repeat-ms N] HISTORY.json (1 <= runs-min <= runs-max)")
 	}
 	path := flag.Arg(0)
 	parseStarted := time.Now()
@@ -312,21 +343,32 @@ func run() error {
 	}
 	parse := time.Since(parseStarted)
 	timeout := time.Duration(*timeoutMs) * time.Millisecond
-	checkStarted := time.Now()
-	var result porcupine.CheckResult
-	if *verbose {
-		result, _ = porcupine.CheckOperationsVerbose(m, operations, timeout)
-	} else {
-		result = porcupine.CheckOperationsTimeout(m, operations, timeout)
+	check := func() porcupine.CheckResult {
+		if *verbose {
+			result, _ := porcupine.CheckOperationsVerbose(m, operations, timeout)
+			return result
+		}
+		return porcupine.CheckOperationsTimeout(m, operations, timeout)
 	}
-	check := time.Since(checkStarted)
-	verdict := map[porcupine.CheckResult]string{
+	results, times := repeated(check, *runsMin, *runsMax, time.Duration(*repeatMs)*time.Millisecond)
+	names := map[porcupine.CheckResult]string{
 		porcupine.Ok:      "ok",
 		porcupine.Illegal: "violation",
 		porcupine.Unknown: "unknown",
-	}[result]
-	fmt.Printf("{\"verdict\":%q,\"operations\":%d,\"check_ns\":%d,\"parse_ns\":%d}\n",
-		verdict, len(operations), check.Nanoseconds(), parse.Nanoseconds())
+	}
+	fastest := times[0]
+	runsNs := make([]string, len(times))
+	for index, elapsed := range times {
+		if results[index] != results[0] {
+			return fmt.Errorf("%s: run %d gave %s, run 1 gave %s", path, index+1, names[results[index]], names[results[0]])
+		}
+		if elapsed < fastest {
+			fastest = elapsed
+		}
+		runsNs[index] = strconv.FormatInt(elapsed.Nanoseconds(), 10)
+	}
+	fmt.Printf("{\"verdict\":%q,\"operations\":%d,\"check_ns\":%d,\"runs_ns\":[%s],\"parse_ns\":%d}\n",
+		names[results[0]], len(operations), fastest.Nanoseconds(), strings.Join(runsNs, ","), parse.Nanoseconds())
 	return nil
 }
 

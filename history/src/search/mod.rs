@@ -1,9 +1,11 @@
-//! `check`: partition the history, search each partition in parallel, confirm and shrink the
-//! first violation.
+//! `check`: partition the history, settle each partition (a greedy replay, then searches
+//! with growing step budgets, cheapest work first, see `queue`) in parallel, confirm and
+//! shrink the first violation.
 
 mod bitset;
 mod entries;
 mod memo;
+mod queue;
 mod reduce;
 mod shrink;
 mod stranded;
@@ -13,6 +15,7 @@ pub use wgl::Limit;
 
 use crate::{History, Model, Operation, Outcome, Value};
 use bitset::FastHash;
+use queue::Queue;
 use shrink::Confirmation;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -39,10 +42,10 @@ pub struct CheckOptions {
     /// Each of those searches gives up after this many steps plus 8 per operation (the
     /// operations it tried to relax then stay in the core).
     pub shrink_steps_max: u64,
-    /// Decide impossible observations before searching, drop `info` operations that cannot
+    /// Settle a partition without searching when a greedy replay linearizes it (any model);
+    /// decide impossible observations before searching, drop `info` operations that cannot
     /// matter and prune steps that strand an observation, for models that declare
-    /// [`crate::Access`]. Exact either way; off
-    /// only to compare against the plain search.
+    /// [`crate::Access`]. Exact either way; off only to compare against the plain search.
     pub reductions: bool,
 }
 
@@ -121,6 +124,8 @@ enum PartitionResult {
     },
     Unknown(Limit),
     Done,
+    /// The search ran out of its stage's steps (see `queue`): search again with more.
+    Deferred,
 }
 
 /// Checks `history` for linearizability against `model`.
@@ -169,7 +174,6 @@ pub fn check<M: Model>(
         prune_stranded: options.reductions,
     };
     let results: Mutex<Vec<(usize, PartitionResult)>> = Mutex::new(Vec::new());
-    let next_partition = AtomicUsize::new(0);
     let threads = if options.threads == 0 && operations_checked < ONE_THREAD_BELOW_OPERATIONS {
         1
     } else if options.threads == 0 {
@@ -178,45 +182,52 @@ pub fn check<M: Model>(
         options.threads
     }
     .clamp(1, partitions.len().max(1));
-    // Partitions whose replay did not get stuck, searched once every partition was replayed.
-    let deferred: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-    let replay_first = partitions.len() > threads;
+    // Stages (see `queue`): replays only with the reductions on; bounded searches only
+    // when there are more partitions than workers (otherwise every partition has a worker).
+    let staged = partitions.len() > threads;
+    let search_stage = if staged {
+        queue::FIRST_SEARCH_STAGE
+    } else {
+        queue::UNBOUNDED_STAGE
+    };
+    let first_stage = if options.reductions {
+        queue::REPLAY_STAGE
+    } else {
+        search_stage
+    };
+    let queue = Queue::new(partitions.len(), first_stage);
     let worker = || {
         let mut scratch = Scratch::default();
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let claimed = next_partition.fetch_add(1, Ordering::Relaxed);
-            let index = match partitions.get(claimed) {
-                Some((_, ops)) if replay_first && !replay_gets_stuck(model, ops) => {
-                    deferred
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .push(claimed);
-                    continue;
-                }
-                Some(_) => claimed,
-                None => {
-                    let next = deferred
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .pop();
-                    match next {
-                        Some(index) => index,
-                        None => break,
-                    }
+        while let Some(task) = queue.take() {
+            let ops = &partitions[task.partition].1;
+            // A partition the replay does not settle is searched at once in the first search
+            // stage: where a violation is, the replay usually gets stuck.
+            let stage = match task.stage {
+                queue::REPLAY_STAGE if replays(model, ops) => None,
+                queue::REPLAY_STAGE => Some(search_stage),
+                stage => Some(stage),
+            };
+            let result = match stage {
+                None => PartitionResult::Done,
+                Some(stage) => {
+                    let steps_max = queue::steps_max(stage, ops.len());
+                    check_partition(model, ops, &limits, options, steps_max, &mut scratch)
                 }
             };
-            let ops = &partitions[index].1;
-            let result = check_partition(model, ops, &limits, options, &mut scratch);
-            if matches!(result, PartitionResult::Violation { .. }) {
-                stop.store(true, Ordering::Relaxed);
+            match (result, stage) {
+                (PartitionResult::Deferred, Some(stage)) => queue.put_back(task, stage + 1),
+                (result, _) => {
+                    if matches!(result, PartitionResult::Violation { .. }) {
+                        stop.store(true, Ordering::Relaxed);
+                        queue.close();
+                    }
+                    queue.finish(task);
+                    results
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push((task.partition, result));
+                }
             }
-            results
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((index, result));
         }
     };
     std::thread::scope(|scope| {
@@ -243,7 +254,7 @@ pub fn check<M: Model>(
                 break;
             }
             PartitionResult::Unknown(limit) => verdict = Verdict::Unknown(limit),
-            PartitionResult::Done => {}
+            PartitionResult::Done | PartitionResult::Deferred => {}
         }
     }
     let partitions = partitions.len();
@@ -266,15 +277,15 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()))
 }
 
-/// Whether a greedy replay of the `ok` operations of a partition gets stuck: from the
-/// initial state, repeatedly apply the first operation (in call order) that may come next
-/// (called before every other remaining operation returned) and whose step succeeds, never
-/// undoing a choice; `info` operations are taken as not having happened. A partition that
-/// replays is linearizable; one that gets stuck is where a violation, if any, usually is.
-/// Only an order to search in: with a stop at the first violation, searching the suspect
-/// partitions first finds a violation sooner. About one step per operation, much cheaper
-/// than a search. `ops` are in call order.
-fn replay_gets_stuck<M: Model>(model: &M, ops: &[&Operation]) -> bool {
+/// Whether a greedy replay of the `ok` operations of a partition finds a linearization:
+/// from the initial state, repeatedly apply the first operation (in call order) that may come
+/// next (called no later than every other remaining operation returned) and whose step
+/// succeeds, never undoing a choice; `info` operations are taken as not having happened
+/// (which they may). If every `ok` operation is applied, that order is a linearization and
+/// the partition is linearizable; if the replay gets stuck, nothing is known and the
+/// partition is searched. About one step per operation (times the operations concurrent with
+/// it), much cheaper than a search. `ops` are in call order.
+fn replays<M: Model>(model: &M, ops: &[&Operation]) -> bool {
     let ops: Vec<(u64, u64, &Operation)> = ops
         .iter()
         .filter_map(|op| Some((op.call_ns, op.return_ns?, *op)))
@@ -286,7 +297,7 @@ fn replay_gets_stuck<M: Model>(model: &M, ops: &[&Operation]) -> bool {
             first += 1;
         }
         if first == ops.len() {
-            return false;
+            return true;
         }
         // The operations that may come next: called before the earliest remaining return.
         let mut earliest_return_ns = u64::MAX;
@@ -301,7 +312,7 @@ fn replay_gets_stuck<M: Model>(model: &M, ops: &[&Operation]) -> bool {
             .filter(|index| !done[*index] && ops[*index].0 <= earliest_return_ns)
             .find_map(|index| Some((index, model.step(&state, ops[index].2)?)));
         let Some((index, next_state)) = next else {
-            return true;
+            return false;
         };
         done[index] = true;
         state = next_state;
@@ -309,15 +320,17 @@ fn replay_gets_stuck<M: Model>(model: &M, ops: &[&Operation]) -> bool {
 }
 
 /// Checks one partition; the indices in the result are local to `ops`.
+/// `steps_max`: the stage's bound on the search (not on confirming a violation).
 fn check_partition<M: Model>(
     model: &M,
     ops: &[&Operation],
     limits: &Limits,
     options: &CheckOptions,
+    steps_max: Option<u64>,
     scratch: &mut Scratch<M, u128>,
 ) -> PartitionResult {
     if !options.reductions {
-        return search_partition(model, ops, limits, options, scratch);
+        return search_partition(model, ops, limits, options, steps_max, scratch);
     }
     let kept = match reduce::reduce(model, ops) {
         reduce::Reduction::Impossible { core, minimal } => {
@@ -335,14 +348,14 @@ fn check_partition<M: Model>(
                 prune_stranded: false,
                 ..*limits
             };
-            return search_partition(model, ops, &limits, options, scratch);
+            return search_partition(model, ops, &limits, options, steps_max, scratch);
         }
     };
     if kept.len() == ops.len() {
-        return search_partition(model, ops, limits, options, scratch);
+        return search_partition(model, ops, limits, options, steps_max, scratch);
     }
     let reduced: Vec<&Operation> = kept.iter().map(|local| ops[*local]).collect();
-    match search_partition(model, &reduced, limits, options, scratch) {
+    match search_partition(model, &reduced, limits, options, steps_max, scratch) {
         PartitionResult::Violation { confirmed, longest } => PartitionResult::Violation {
             confirmed: shrink::Confirmed {
                 core: confirmed.core.iter().map(|local| kept[*local]).collect(),
@@ -359,10 +372,16 @@ fn search_partition<M: Model>(
     ops: &[&Operation],
     limits: &Limits,
     options: &CheckOptions,
+    steps_max: Option<u64>,
     scratch: &mut Scratch<M, u128>,
 ) -> PartitionResult {
-    match wgl::search_reusing(model, ops, limits, scratch) {
+    let search_limits = Limits {
+        steps_max,
+        ..*limits
+    };
+    match wgl::search_reusing(model, ops, &search_limits, scratch) {
         Search::Linearizable | Search::Cancelled => PartitionResult::Done,
+        Search::TooLong if steps_max.is_some() => PartitionResult::Deferred,
         Search::TooLong => PartitionResult::Unknown(Limit::Deadline),
         Search::OutOfBudget(limit) => PartitionResult::Unknown(limit),
         Search::NotLinearizable { longest } => {
@@ -396,5 +415,66 @@ fn search_partition<M: Model>(
                 Confirmation::Unconfirmed(_) => PartitionResult::Unknown(Limit::Deadline),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(id: usize, f: &str, value: i64, call_ns: u64, return_ns: Option<u64>) -> Operation {
+        Operation {
+            id,
+            process: id as u64,
+            f: f.into(),
+            key: None,
+            input: if f == "write" {
+                Value::Int(value)
+            } else {
+                Value::Nil
+            },
+            output: return_ns.map(|_| Value::Int(value)),
+            outcome: if return_ns.is_some() {
+                Outcome::Ok
+            } else {
+                Outcome::Info
+            },
+            call_ns,
+            return_ns,
+            line: id + 1,
+        }
+    }
+
+    #[test]
+    fn a_replay_settles_only_what_it_linearizes() {
+        let register = crate::Register::default();
+        // Write 1 and write 2 concurrent, then a read of 1: the replay writes 1 first (call
+        // order), then has to take write 2 before the read can be called... and gets stuck,
+        // though writing 2 then 1 linearizes.
+        let stuck = [
+            op(0, "write", 1, 0, Some(10)),
+            op(1, "write", 2, 1, Some(10)),
+            op(2, "read", 1, 11, Some(12)),
+        ];
+        let refs: Vec<&Operation> = stuck.iter().collect();
+        assert!(!replays(&register, &refs));
+        let history = History {
+            operations: stuck.to_vec(),
+            faults: Vec::new(),
+        };
+        let result = check(&register, &history, &CheckOptions::default()).unwrap();
+        assert_eq!(result.verdict, Verdict::Ok);
+        // Sequential write 1, read 1, and an `info` write never observed: replayed.
+        let plain = [
+            op(0, "write", 1, 0, Some(1)),
+            op(1, "read", 1, 2, Some(3)),
+            op(2, "write", 5, 2, None),
+        ];
+        let refs: Vec<&Operation> = plain.iter().collect();
+        assert!(replays(&register, &refs));
+        // A read of a value never written is never replayed.
+        let impossible = [op(0, "write", 1, 0, Some(1)), op(1, "read", 2, 2, Some(3))];
+        let refs: Vec<&Operation> = impossible.iter().collect();
+        assert!(!replays(&register, &refs));
     }
 }

@@ -250,8 +250,12 @@ pub(crate) fn search_reusing<M: Model, K: CacheKey>(
         .map_or(UNKNOWN, |stranded| stranded.init_value);
     let (mut charged_bytes, mut unflushed_bytes, mut steps) = (0usize, 0usize, 0u64);
     let mut entry = entries.next[HEAD as usize];
+    let steps_max = limits.steps_max.unwrap_or(u64::MAX);
     let result = loop {
         steps += 1;
+        if steps > steps_max {
+            break Search::TooLong;
+        }
         if steps % POLL_EVERY_STEPS == 1 {
             charged_bytes += unflushed_bytes;
             let used = limits
@@ -259,7 +263,7 @@ pub(crate) fn search_reusing<M: Model, K: CacheKey>(
                 .fetch_add(unflushed_bytes, Ordering::Relaxed)
                 + unflushed_bytes;
             unflushed_bytes = 0;
-            if let Some(stop) = poll(limits, steps, used) {
+            if let Some(stop) = poll(limits, used) {
                 break stop;
             }
         }
@@ -361,12 +365,9 @@ fn release<K: Hash + Eq + Send + 'static, S: Hash + Eq + Send + 'static>(memo: M
 }
 
 /// Checks the bounds; `Some` when the search must stop.
-fn poll(limits: &Limits, steps: u64, used_bytes: usize) -> Option<Search> {
+fn poll(limits: &Limits, used_bytes: usize) -> Option<Search> {
     if limits.stop.load(Ordering::Relaxed) {
         return Some(Search::Cancelled);
-    }
-    if limits.steps_max.is_some_and(|steps_max| steps > steps_max) {
-        return Some(Search::TooLong);
     }
     if used_bytes > limits.memory_budget_bytes {
         return Some(Search::OutOfBudget(Limit::Memory));
