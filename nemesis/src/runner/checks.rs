@@ -2,6 +2,8 @@
 //!
 //! - `recovery`: every restarted process answered within the bound, and the final reads were
 //!   answered;
+//! - `integrity`: no `corrupt` answer in a run whose every fault the store promises to
+//!   survive ([`detection::integrity`]);
 //! - `verify`: the store's own `verify` found no problems;
 //! - `acknowledged_writes`: every write acknowledged `ok` is present after the last recovery
 //!   or superseded (a lost one is a `lost_acknowledged_write`);
@@ -47,8 +49,8 @@ pub enum CheckStatus {
 /// One named check and what it found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRecord {
-    /// `recovery`, `verify`, `acknowledged_writes`, `phantom_read`, `batch_atomicity` or
-    /// `linearizability`.
+    /// `recovery`, `integrity`, `detection`, `verify`, `acknowledged_writes`, `phantom_read`,
+    /// `batch_atomicity` or `linearizability`.
     pub name: String,
     /// How it ended.
     pub status: CheckStatus,
@@ -122,6 +124,9 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
         ),
     };
     records.push(record("recovery", status, detail));
+    let raw = std::fs::File::open(path).map_err(RunError::io(path))?;
+    let (status, detail) = detection::integrity(std::io::BufReader::new(raw), inputs);
+    records.push(record("integrity", status, detail));
     if let Some((status, detail)) = &excuse.detection {
         records.push(record("detection", *status, detail.clone()));
     }

@@ -2,13 +2,20 @@
 //! hot key set so that they collide, every small written value is unique (a read names the
 //! write it saw), and the mix covers puts, compare-and-set by version, appends, deletes,
 //! versioned conditional reads (with the version last seen, sometimes an older one), multi-key
-//! batches, snapshots and garbage collection. Some writes put one of a few [`large`] values
-//! (1–8 KiB, repeated on purpose), and a delete is often followed by a write of the same key,
-//! so that a version restarted or reused after a delete shows.
+//! batches, snapshots and garbage collection. Some writes put a [`large`] value (1–8 KiB): one
+//! of a few fixed ones (repeated on purpose: blobs shared by many writes), a fresh one (a new
+//! blob, for a write in flight that a garbage collection may race), or the client's last fresh
+//! one again. A fresh value is often written again at once, to another key (two keys holding
+//! one attachment), so that when a crash tears the first write's blob the second finds it
+//! stored. A delete is often followed by a write of the same key, so that a version restarted
+//! or reused after a delete shows.
 
 mod large;
 
-pub use large::{large_value, large_value_name, name_large_values, LARGE_VALUE_SIZES};
+pub use large::{
+    fresh_large_value, fresh_large_value_name, large_value, large_value_name, name_large_values,
+    LARGE_VALUE_SIZES,
+};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -124,9 +131,17 @@ pub struct WorkloadMix {
     pub snapshot: u32,
     /// Weight of `gc`.
     pub gc: u32,
-    /// Percent of written values (put, cas, batch put) that are one of the large values.
+    /// Percent of written values (put, cas, batch put) that are large values.
     #[serde(default)]
     pub large_value_percent: u32,
+    /// Percent of large values that are fresh (a new value, so a new blob); of the others,
+    /// half are the client's last fresh value again and half one of the fixed values.
+    #[serde(default = "default_fresh_large_percent")]
+    pub fresh_large_percent: u32,
+    /// Percent of fresh large values written again by the next operation, to a key drawn
+    /// anew (a put).
+    #[serde(default)]
+    pub fresh_large_again_percent: u32,
     /// Percent of written values padded to 400–1000 bytes (still unique, below the size
     /// a store may move out of its log): log appends then span sectors, so a power cut can
     /// tear them.
@@ -148,6 +163,10 @@ fn default_batch_size_max() -> u32 {
     3
 }
 
+fn default_fresh_large_percent() -> u32 {
+    50
+}
+
 impl Default for WorkloadMix {
     fn default() -> Self {
         WorkloadMix {
@@ -159,8 +178,10 @@ impl Default for WorkloadMix {
             get_if_modified: 10,
             batch: 8,
             snapshot: 1,
-            gc: 1,
-            large_value_percent: 8,
+            gc: 12,
+            large_value_percent: 15,
+            fresh_large_percent: 60,
+            fresh_large_again_percent: 30,
             medium_value_percent: 25,
             rewrite_after_delete_percent: 60,
             stale_version_percent: 20,
@@ -184,6 +205,10 @@ pub struct ClientWorkload {
     seen_versions: Vec<Option<u64>>,
     /// A key just deleted, to be written next.
     rewrite: Option<usize>,
+    /// The number of this client's last fresh large value.
+    last_large: Option<u64>,
+    /// A fresh large value to write again next, by number.
+    again: Option<u64>,
 }
 
 impl ClientWorkload {
@@ -198,6 +223,8 @@ impl ClientWorkload {
             written: 0,
             seen_versions: vec![None; keys],
             rewrite: None,
+            last_large: None,
+            again: None,
         }
     }
 
@@ -221,6 +248,12 @@ impl ClientWorkload {
     pub fn next_op(&mut self) -> StoreOp {
         if let Some(index) = self.rewrite.take() {
             return self.rewrite_op(index);
+        }
+        if let Some(number) = self.again.take() {
+            return StoreOp::Put {
+                key: Self::key_name(self.rng.random_range(0..self.keys)),
+                value: fresh_large_value(self.client, number),
+            };
         }
         let index = self.rng.random_range(0..self.keys);
         let key = Self::key_name(index);
@@ -324,11 +357,10 @@ impl ClientWorkload {
         StoreOp::Batch { ops }
     }
 
-    /// A value to write: unique, or now and then one of the few large values.
+    /// A value to write: unique, or now and then a large value.
     fn fresh_value(&mut self) -> String {
         if self.percent(self.mix.large_value_percent) {
-            let index = self.rng.random_range(0..LARGE_VALUE_SIZES.len());
-            return large_value(index).to_owned();
+            return self.large_value();
         }
         let mut value = self.unique_value();
         if self.percent(self.mix.medium_value_percent) {
@@ -339,6 +371,28 @@ impl ClientWorkload {
             }
         }
         value
+    }
+
+    /// A fresh large value, this client's last one again, or a fixed one.
+    fn large_value(&mut self) -> String {
+        let fresh = self.percent(self.mix.fresh_large_percent);
+        match self.last_large {
+            Some(number) if !fresh && self.rng.random_bool(0.5) => {
+                return fresh_large_value(self.client, number);
+            }
+            Some(_) if !fresh => {}
+            _ => {
+                self.written += 1;
+                let number = self.written;
+                self.last_large = Some(number);
+                if self.percent(self.mix.fresh_large_again_percent) {
+                    self.again = Some(number);
+                }
+                return fresh_large_value(self.client, number);
+            }
+        }
+        let index = self.rng.random_range(0..LARGE_VALUE_SIZES.len());
+        large_value(index).to_owned()
     }
 
     fn unique_value(&mut self) -> String {
@@ -450,6 +504,64 @@ mod tests {
             "{rewrites} rewrites of {deletes} deletes"
         );
         assert!(stale > 0, "no conditional read held an old version");
+    }
+
+    #[test]
+    fn large_values_are_fresh_written_again_or_fixed() {
+        let mut workload = ClientWorkload::new(5, 2, 4, WorkloadMix::default());
+        let mut names = Vec::new();
+        let (mut fresh_puts, mut again_at_once) = (0, 0);
+        let mut previous_fresh: Option<String> = None;
+        for _ in 0..3000 {
+            let op = workload.next_op();
+            if let (Some(name), StoreOp::Put { value, .. }) = (&previous_fresh, &op) {
+                again_at_once += usize::from(name_large_values(value) == *name);
+            }
+            previous_fresh = match &op {
+                StoreOp::Put { value, .. } => Some(name_large_values(value).into_owned())
+                    .filter(|name| name.starts_with("big-c2-")),
+                _ => None,
+            };
+            fresh_puts += usize::from(previous_fresh.is_some());
+            let values = match op {
+                StoreOp::Put { value, .. } => vec![value],
+                StoreOp::Cas { new_value, .. } => vec![new_value],
+                StoreOp::Batch { ops } => ops
+                    .into_iter()
+                    .filter_map(|write| match write {
+                        BatchWrite::Put { value, .. } => Some(value),
+                        BatchWrite::Delete { .. } => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            names.extend(
+                values
+                    .iter()
+                    .filter(|value| value.len() >= LARGE_VALUE_SIZES[0])
+                    .map(|value| name_large_values(value).into_owned()),
+            );
+        }
+        let fresh: Vec<&String> = names.iter().filter(|n| n.starts_with("big-c2-")).collect();
+        let distinct: std::collections::BTreeSet<&&String> = fresh.iter().collect();
+        assert!(distinct.len() > 20, "{} fresh large values", distinct.len());
+        assert!(
+            fresh.len() > distinct.len() + 10,
+            "fresh values written again: {}",
+            fresh.len() - distinct.len()
+        );
+        assert!(
+            names.iter().any(|name| *name == large_value_name(0)),
+            "no fixed value"
+        );
+        assert!(
+            names.iter().all(|name| name.starts_with("big")),
+            "{names:?}"
+        );
+        assert!(
+            again_at_once * 8 > fresh_puts,
+            "{again_at_once} of {fresh_puts} fresh puts written again at once"
+        );
     }
 
     #[test]

@@ -120,6 +120,11 @@ pub fn excuse(
 
 /// `fail` completions whose value is the error code `corrupt`.
 fn corrupt_answers(raw: impl BufRead) -> usize {
+    corrupt_answer_lines(raw).len()
+}
+
+/// The `fail` completions whose value is the error code `corrupt`: (line, operation, key).
+fn corrupt_answer_lines(raw: impl BufRead) -> Vec<(usize, String, String)> {
     HistoryReader::new(raw)
         .filter_map(Result::ok)
         .filter(|(_, event)| {
@@ -127,7 +132,46 @@ fn corrupt_answers(raw: impl BufRead) -> usize {
                 && matches!(event.process, Process::Client(_))
                 && event.value == Value::from("corrupt")
         })
-        .count()
+        .map(|(line, event)| {
+            let key = event.key.as_ref().map_or("-".to_owned(), Value::to_string);
+            (line, event.f, key)
+        })
+        .collect()
+}
+
+/// The `integrity` check: in a run whose every fault the store promises to survive (no
+/// detect-only fault injected), nothing was damaged, so a `corrupt` answer means the store
+/// damaged its own data (a blob collected while still named, a torn file taken as complete)
+/// and found out only later. Failed on any; in a run with a detect-only fault a `corrupt`
+/// answer is detection, which [`excuse`] weighs, and this check passes.
+pub fn integrity(raw: impl BufRead, inputs: &CheckInputs) -> (CheckStatus, String) {
+    if inputs.detect_only {
+        return (
+            CheckStatus::Passed,
+            "a fault the store only promises to detect was injected: `corrupt` answers are \
+             detection"
+                .into(),
+        );
+    }
+    let answers = corrupt_answer_lines(raw);
+    if answers.is_empty() {
+        return (
+            CheckStatus::Passed,
+            "no `corrupt` answer in a run of faults the store promises to survive".into(),
+        );
+    }
+    let shown: Vec<String> = answers
+        .iter()
+        .take(3)
+        .map(|(line, f, key)| format!("line {line}: {f} {key}"))
+        .collect();
+    let text = format!(
+        "corrupt_answer: {} `corrupt` answers ({}) in a run of faults the store promises to \
+         survive: it damaged data nothing else damaged",
+        answers.len(),
+        shown.join("; ")
+    );
+    (CheckStatus::Failed, text)
 }
 
 #[cfg(test)]
@@ -207,6 +251,27 @@ mod tests {
             ..detect_only()
         };
         assert!(excuse(&b""[..], &rot, &verify, &[]).excused);
+    }
+
+    #[test]
+    fn a_corrupt_answer_fails_integrity_only_when_every_fault_was_survivable() {
+        let survivable = CheckInputs::default();
+        let (status, text) = integrity(CORRUPT.as_bytes(), &survivable);
+        assert_eq!(status, CheckStatus::Failed);
+        assert!(
+            text.contains("corrupt_answer") && text.contains("line 2: get"),
+            "{text}"
+        );
+        let clean = "{\"process\":3,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k0\"}\n\
+                     {\"process\":3,\"type\":\"fail\",\"f\":\"get\",\"key\":\"k0\",\"value\":\"busy\"}\n";
+        assert_eq!(
+            integrity(clean.as_bytes(), &survivable).0,
+            CheckStatus::Passed
+        );
+        assert_eq!(
+            integrity(CORRUPT.as_bytes(), &detect_only()).0,
+            CheckStatus::Passed
+        );
     }
 
     #[test]

@@ -1,11 +1,17 @@
-//! Large values: a few fixed values of 1–8 KiB that the workload writes again and again, so a
-//! store that keeps large values in content-addressed blobs shares one blob among many writes
-//! (and a blob written twice, or collected while a write still needs it, shows).
+//! Large values of 1–8 KiB, of two kinds:
+//!
+//! - a few fixed values ([`large_value`], `big0`..`big3`) that the workload writes again and
+//!   again, so a store that keeps large values in content-addressed blobs shares one blob among
+//!   many writes;
+//! - fresh values ([`fresh_large_value`], `big-c<client>-<n>`), one per client and number,
+//!   so a store writes a new blob for each (a blob torn while being written, collected while
+//!   its write is in flight, or read under another value's name then shows as a value that
+//!   was never written to its key).
 //!
 //! The history does not carry their bytes: [`name_large_values`] writes a large value as its
-//! name (`big2`), and a value that starts with one (a large value with deltas appended) as the
-//! name followed by the rest. A value that is large but is none of them (a torn or misplaced
-//! blob) is kept as it was read, so the phantom-read check flags it.
+//! name (`big2`, `big-c1-7`), and a value that starts with one (a large value with deltas
+//! appended) as the name followed by the rest. A value that is large but is none of them (a
+//! torn blob) is kept as it was read, so the phantom-read check flags it.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -27,12 +33,18 @@ fn values() -> &'static [String] {
     })
 }
 
-/// Letters and digits from a fixed generator (xorshift), different for each value, so that a
-/// torn or shifted copy never equals the original. No `+` (the delta separator).
+/// The fixed value `index`: its name, a colon, then [`letters`].
 fn content(index: u64, size: usize) -> String {
+    let seed = 0x2545_F491_4F6C_DD1D ^ (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    letters(format!("big{index}:"), seed, size)
+}
+
+/// `text` followed by letters and digits from a fixed generator (xorshift) seeded by `seed`,
+/// up to `size` bytes: different for each value, so that a torn or shifted copy never equals
+/// the original. No `+` (the delta separator).
+fn letters(mut text: String, seed: u64, size: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut state = 0x2545_F491_4F6C_DD1D ^ (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut text = format!("big{index}:");
+    let mut state = seed | 1;
     while text.len() < size {
         state ^= state << 13;
         state ^= state >> 7;
@@ -40,6 +52,35 @@ fn content(index: u64, size: usize) -> String {
         text.push(ALPHABET[(state % ALPHABET.len() as u64) as usize] as char);
     }
     text
+}
+
+/// The largest fresh value, in bytes.
+const LARGEST: usize = 8192;
+
+/// Fresh large value number `number` of client `client`: `big-c<client>-<number>:` and
+/// letters, 1–8 KiB (the size drawn from the name). Never equal to another client's or
+/// number's.
+pub fn fresh_large_value(client: u64, number: u64) -> String {
+    let name = fresh_large_value_name(client, number);
+    let seed = (client.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        ^ number.wrapping_add(1).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let size = SMALLEST + (seed % (LARGEST - SMALLEST + 1) as u64) as usize;
+    letters(format!("{name}:"), seed, size)
+}
+
+/// The name fresh large value `number` of client `client` goes by in the history.
+pub fn fresh_large_value_name(client: u64, number: u64) -> String {
+    format!("big-c{client}-{number}")
+}
+
+/// The fresh large value `text` starts with, as (its name, its length), if any.
+fn fresh_prefix(text: &str) -> Option<(String, usize)> {
+    let head = text.get(..40).unwrap_or(text);
+    let name = &head[..head.find(':')?];
+    let (client, number) = name.strip_prefix("big-c")?.split_once('-')?;
+    let value = fresh_large_value(client.parse().ok()?, number.parse().ok()?);
+    text.starts_with(value.as_str())
+        .then(|| (name.to_owned(), value.len()))
 }
 
 /// Large value number `index` (modulo the number of large values).
@@ -57,6 +98,9 @@ pub fn large_value_name(index: usize) -> String {
 pub fn name_large_values(text: &str) -> Cow<'_, str> {
     if text.len() < SMALLEST {
         return Cow::Borrowed(text);
+    }
+    if let Some((name, len)) = fresh_prefix(text) {
+        return Cow::Owned(format!("{name}{}", &text[len..]));
     }
     // The longest match first: no value is a prefix of another, but be exact anyway.
     let mut best: Option<(usize, usize)> = None;
@@ -89,6 +133,36 @@ mod tests {
             );
         }
         assert_eq!(name_large_values("c1-2+c3-4"), "c1-2+c3-4");
+    }
+
+    #[test]
+    fn fresh_large_values_differ_and_go_by_their_names() {
+        let mut sizes = std::collections::BTreeSet::new();
+        for (client, number) in [(0, 1), (0, 2), (1, 1), (12, 345)] {
+            let value = fresh_large_value(client, number);
+            assert!(
+                (SMALLEST..=LARGEST).contains(&value.len()),
+                "{}",
+                value.len()
+            );
+            assert!(!value.contains('+'));
+            sizes.insert(value.len());
+            let name = fresh_large_value_name(client, number);
+            assert_eq!(name_large_values(&value), name);
+            assert_eq!(
+                name_large_values(&format!("{value}+c1-2")),
+                format!("{name}+c1-2")
+            );
+        }
+        assert!(sizes.len() > 1, "every fresh value has one size");
+        assert_ne!(fresh_large_value(0, 1), fresh_large_value(1, 0));
+        // Another value's bytes after a name are not that name's value.
+        let mut forged = fresh_large_value(3, 4);
+        forged.replace_range(..9, "big-c3-5:");
+        assert_eq!(name_large_values(&forged), forged.as_str());
+        let mut torn = fresh_large_value(3, 4);
+        torn.truncate(torn.len() - 1);
+        assert_eq!(name_large_values(&torn), torn.as_str());
     }
 
     #[test]
