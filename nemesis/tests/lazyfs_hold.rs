@@ -25,12 +25,13 @@ fn a_power_cut_inside_a_held_fsync_loses_its_data_and_the_fsync_fails() {
         file.write_all(b"pending").expect("write");
         file.sync_all()
     });
-    let held = fx.fs.wait_held_fsync(Duration::from_secs(10));
-    assert_eq!(held.as_deref(), Some("log"));
+    let held = fx.fs.wait_held(Duration::from_secs(10)).expect("held");
+    assert_eq!(held.path, "log");
+    assert_ne!(held.caller_pid, 0, "the kernel names the caller");
     fx.fs
         .power_cut(3)
         .expect("power cut while the fsync is held");
-    fx.fs.release_held_fsync(HoldRelease::Fail);
+    fx.fs.release_held(HoldRelease::Fail);
     let synced = writer.join().expect("writer");
     assert_eq!(
         synced.expect_err("the held fsync fails").raw_os_error(),
@@ -40,5 +41,39 @@ fn a_power_cut_inside_a_held_fsync_loses_its_data_and_the_fsync_fails() {
     // Nothing armed: fsyncs go through.
     write_file(&fx.path("other"), b"kept", true);
     fsync_dir(&fx.mount_point);
-    assert_eq!(fx.fs.wait_held_fsync(Duration::from_millis(10)), None);
+    assert_eq!(fx.fs.wait_held(Duration::from_millis(10)), None);
+}
+
+#[test]
+fn a_held_create_waits_before_the_file_exists_and_names_its_caller() {
+    let Some(fx) = mount(CrashPolicy::default()) else {
+        return;
+    };
+    fs::create_dir(fx.path("store")).expect("mkdir");
+    let pending_before = fx.fs.pending_ops();
+    fx.fs.hold_next_create("store/MANIFEST*").expect("arm");
+    let path = fx.path("store/MANIFEST.2");
+    let creator = std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32;
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map(|_| ());
+        (tid, created)
+    });
+    let held = fx.fs.wait_held(Duration::from_secs(10)).expect("held");
+    assert_eq!(held.path, "store/MANIFEST.2");
+    assert_eq!(
+        fx.fs.pending_ops(),
+        pending_before,
+        "the held create has not happened yet"
+    );
+    fx.fs.release_held(HoldRelease::Proceed);
+    let (tid, created) = creator.join().expect("creator");
+    created.expect("the released create goes on");
+    assert_eq!(held.caller_pid, tid, "the hold names the calling thread");
+    assert_eq!(fx.fs.pending_ops(), pending_before + 1);
+    assert!(fx.path("store/MANIFEST.2").exists());
 }

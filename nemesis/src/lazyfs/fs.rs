@@ -12,7 +12,7 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 
-use super::hold::{FsyncHold, HoldRelease};
+use super::hold::{FsyncHold, HoldPoint, HoldRelease};
 use super::model::NodeAttr;
 use super::ops::NodeKind;
 use super::state::FsState;
@@ -87,19 +87,25 @@ impl FuseAdapter {
         }
     }
 
-    /// An fsync (of a file or a directory), held first if the hold is armed for its path.
-    fn sync(&self, ino: u64, reply: ReplyEmpty) {
-        let held = self.shared.hold.hold(|| {
-            let state = self.shared.lock();
-            let pending_bytes = state
-                .model
-                .pending()
-                .iter()
-                .filter(|pending| pending.op.file_ino() == Some(ino))
-                .map(|pending| pending.op.held_bytes())
-                .sum();
-            (state.path_of(ino), pending_bytes)
-        });
+    /// An fsync (of a file or a directory) by `caller_pid`, held first if the hold is armed
+    /// for its path.
+    fn sync(&self, caller_pid: u32, ino: u64, reply: ReplyEmpty) {
+        let held = self.shared.hold.hold(
+            HoldPoint::Fsync,
+            caller_pid,
+            || {
+                let state = self.shared.lock();
+                let pending_bytes = state
+                    .model
+                    .pending()
+                    .iter()
+                    .filter(|pending| pending.op.file_ino() == Some(ino))
+                    .map(|pending| pending.op.held_bytes())
+                    .sum();
+                (state.path_of(ino), pending_bytes)
+            },
+            || {},
+        );
         if held == Some(HoldRelease::Fail) {
             reply.error(errno(&FsError::Io));
             return;
@@ -236,7 +242,7 @@ impl Filesystem for FuseAdapter {
 
     fn write(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         _fh: FileHandle,
         offset: u64,
@@ -246,11 +252,30 @@ impl Filesystem for FuseAdapter {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
+        // A held write may be answered before its data reaches the file (the caller was
+        // stopped just before its write landed); the data then lands at the release.
+        let mut reply = Some(reply);
+        let held = self.shared.hold.hold(
+            HoldPoint::Write,
+            req.pid(),
+            || (self.shared.lock().path_of(ino.0), offset),
+            || {
+                if let Some(reply) = reply.take() {
+                    reply.written(data.len() as u32);
+                }
+            },
+        );
+        if held == Some(HoldRelease::Fail) {
+            if let Some(reply) = reply {
+                reply.error(errno(&FsError::Io));
+            }
+            return;
+        }
         // O_SYNC / O_DSYNC: each write is durable before it returns, as if fsynced.
         let synchronous = flags.0 & libc::O_DSYNC != 0;
         let result = {
             let mut state = self.shared.lock();
-            let written = state.write(ino.0, offset, data);
+            let written = state.write_admitted(ino.0, offset, data, reply.is_none());
             written.and_then(|()| {
                 if synchronous {
                     state.fsync(ino.0)
@@ -259,9 +284,10 @@ impl Filesystem for FuseAdapter {
                 }
             })
         };
-        match result {
-            Ok(()) => reply.written(data.len() as u32),
-            Err(error) => reply.error(errno(&error)),
+        match (result, reply) {
+            (Ok(()), Some(reply)) => reply.written(data.len() as u32),
+            (Err(error), Some(reply)) => reply.error(errno(&error)),
+            (_, None) => {} // answered early; a failure now is a write lost in flight
         }
     }
 
@@ -292,13 +318,13 @@ impl Filesystem for FuseAdapter {
 
     fn fsync(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         _fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        self.sync(ino.0, reply);
+        self.sync(req.pid(), ino.0, reply);
     }
 
     fn readdir(
@@ -335,13 +361,13 @@ impl Filesystem for FuseAdapter {
 
     fn fsyncdir(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         _fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        self.sync(ino.0, reply);
+        self.sync(req.pid(), ino.0, reply);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
@@ -353,7 +379,7 @@ impl Filesystem for FuseAdapter {
 
     fn create(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
@@ -362,6 +388,24 @@ impl Filesystem for FuseAdapter {
         reply: ReplyCreate,
     ) {
         let perm = (mode & !umask & 0o7777) as u16;
+        let held = self.shared.hold.hold(
+            HoldPoint::Create,
+            req.pid(),
+            || {
+                let parent_path = self.shared.lock().path_of(parent.0);
+                let name = name.to_string_lossy();
+                let path = if parent_path.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{parent_path}/{name}")
+                };
+                (path, 0)
+            },
+            || {},
+        );
+        if held == Some(HoldRelease::Fail) {
+            return reply.error(errno(&FsError::Io));
+        }
         let result = name_str(name).and_then(|name| {
             let mut state = self.shared.lock();
             let attr = match state.create(parent.0, name, NodeKind::File, perm) {

@@ -14,7 +14,9 @@
 //!   data lost at the next cut, the next fsync succeeds), `ENOSPC` on write and create, one
 //!   flipped bit on read, a misdirected write (lands 512 B–4 KiB away once it reaches disk).
 //! - A held fsync ([`MountedLazyFs::hold_next_fsync`]): the next fsync a pattern matches
-//!   waits, its data pending, until released, so a power cut can land inside it.
+//!   waits, its data pending, until released, so a power cut can land inside it; a held
+//!   create ([`MountedLazyFs::hold_next_create`]) waits before the file exists. The caller's
+//!   pid is kept ([`HeldOp`]), so its process can be stalled right there.
 //! - Damage to data at rest, on request ([`MountedLazyFs::rot`], [`MountedLazyFs::misplace`]):
 //!   a bit of a file's durable content flips (never in its first [`ROT_HEADER_SKIP_BYTES`] nor
 //!   in a given margin before its end), or one file's content lands under another's name.
@@ -61,7 +63,7 @@ pub use crash::{crash_image, describe_fate, random_crash, CrashReport, Fate};
 pub use damage::ROT_HEADER_SKIP_BYTES;
 pub use error::{FsError, LazyFsError};
 pub use faults::{Fault, FaultKind, FaultLog, FaultLogEntry, FaultSet, FAULT_LOG_MEMORY_ENTRIES};
-pub use hold::{HoldRelease, HOLD_MAX_WAIT};
+pub use hold::{HeldOp, HoldPoint, HoldRelease, HOLD_MAX_WAIT};
 pub use image::{DiskImage, ImageNode};
 pub use model::{DiskModel, DurableFile, NodeAttr};
 pub use mount::{force_unmount, is_mounted, LazyFs, MountedLazyFs, UNMOUNT_JOIN_TIMEOUT};

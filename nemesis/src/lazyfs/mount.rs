@@ -14,7 +14,7 @@ use super::control::execute;
 use super::crash::CrashReport;
 use super::faults::{Fault, FaultKind, FaultLogEntry};
 use super::fs::{FuseAdapter, Shared};
-use super::hold::{FsyncHold, HoldRelease};
+use super::hold::{FsyncHold, HeldOp, HoldPoint, HoldRelease, HoldTarget};
 use super::image::DiskImage;
 use super::state::FsState;
 use super::systematic::{enumerate_crash_states, CrashState};
@@ -166,7 +166,7 @@ impl MountedLazyFs {
 
     /// Make the next fsync of a file or directory `pattern` matches, with at least
     /// `min_pending_bytes` of writes to it pending, wait (its data still pending) until
-    /// [`MountedLazyFs::release_held_fsync`] (or [`super::HOLD_MAX_WAIT`]).
+    /// [`MountedLazyFs::release_held`] (or [`super::HOLD_MAX_WAIT`]).
     pub fn hold_next_fsync(
         &self,
         pattern: &str,
@@ -174,19 +174,61 @@ impl MountedLazyFs {
     ) -> Result<(), LazyFsError> {
         self.shared
             .hold
-            .arm(PathPattern::new(pattern)?, min_pending_bytes);
+            .arm(hold_target(HoldPoint::Fsync, pattern, min_pending_bytes)?);
         Ok(())
     }
 
-    /// Waits up to `timeout` for the armed hold to catch an fsync: its path, or `None` (the
-    /// hold is then disarmed).
-    pub fn wait_held_fsync(&self, timeout: std::time::Duration) -> Option<String> {
+    /// Make the next creation of a file `pattern` matches wait, before the file exists, until
+    /// [`MountedLazyFs::release_held`] (or [`super::HOLD_MAX_WAIT`]).
+    pub fn hold_next_create(&self, pattern: &str) -> Result<(), LazyFsError> {
+        self.shared
+            .hold
+            .arm(hold_target(HoldPoint::Create, pattern, 0)?);
+        Ok(())
+    }
+
+    /// Make the next write to a file `pattern` matches, starting at least `min_offset` bytes
+    /// into the file, wait before its data reaches the file, until
+    /// [`MountedLazyFs::release_held`] (or [`super::HOLD_MAX_WAIT`]). Readers meanwhile see
+    /// the file without it.
+    pub fn hold_next_write(&self, pattern: &str, min_offset: u64) -> Result<(), LazyFsError> {
+        self.shared
+            .hold
+            .arm(hold_target(HoldPoint::Write, pattern, min_offset)?);
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the armed hold to catch an operation: its path and caller,
+    /// or `None` (the hold is then disarmed).
+    pub fn wait_held(&self, timeout: std::time::Duration) -> Option<HeldOp> {
         self.shared.hold.wait_held(timeout)
     }
 
-    /// Lets the held fsync (if any) go on, or fail with `EIO`; disarms the hold.
-    pub fn release_held_fsync(&self, how: HoldRelease) {
+    /// Answers the caller of the held write (if any) as if its write had completed, while its
+    /// data stays out of the file until [`MountedLazyFs::release_held`] (with
+    /// [`HoldRelease::Fail`], never). Meant for a caller that was stopped meanwhile: it then
+    /// resumes as a process stopped just before its write landed would.
+    pub fn answer_held(&self) {
+        self.shared.hold.answer_held();
+    }
+
+    /// Lets the held operation (if any) go on, or fail with `EIO`; disarms the hold.
+    pub fn release_held(&self, how: HoldRelease) {
         self.shared.hold.release(how);
+    }
+
+    /// Lets the held operation (if any) go on, or fail, and at the same instant holds the
+    /// next fsync `pattern` matches with `min_pending_bytes` pending (so the fsync that
+    /// follows the released one, e.g. the next round of a group commit, cannot slip by).
+    pub fn release_held_and_hold_next_fsync(
+        &self,
+        how: HoldRelease,
+        pattern: &str,
+        min_pending_bytes: u64,
+    ) -> Result<(), LazyFsError> {
+        let next = hold_target(HoldPoint::Fsync, pattern, min_pending_bytes)?;
+        self.shared.hold.release_and_arm(how, next);
+        Ok(())
     }
 
     /// Disarm every fault.
@@ -349,5 +391,13 @@ pub fn force_unmount(path: &Path) -> Result<(), LazyFsError> {
     Err(LazyFsError::Unmount {
         mountpoint: path.to_path_buf(),
         detail,
+    })
+}
+
+fn hold_target(point: HoldPoint, pattern: &str, min_bytes: u64) -> Result<HoldTarget, LazyFsError> {
+    Ok(HoldTarget {
+        point,
+        pattern: PathPattern::new(pattern)?,
+        min_bytes,
     })
 }

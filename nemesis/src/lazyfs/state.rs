@@ -132,8 +132,22 @@ impl FsState {
         Ok(data)
     }
 
-    pub(crate) fn write(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<(), FsError> {
-        if let Some(path) = self.fires(FaultKind::WriteEnospc, ino) {
+    /// A write; `admitted`: its caller was already told it succeeded (a held write answered
+    /// early), so an injected `ENOSPC` no longer refuses it (its space was taken when it was
+    /// issued); a misdirection, which its caller is never told of, still applies.
+    pub(crate) fn write_admitted(
+        &mut self,
+        ino: Ino,
+        offset: u64,
+        data: &[u8],
+        admitted: bool,
+    ) -> Result<(), FsError> {
+        let refused = if admitted {
+            None
+        } else {
+            self.fires(FaultKind::WriteEnospc, ino)
+        };
+        if let Some(path) = refused {
             self.log.record(
                 FaultKind::WriteEnospc.name(),
                 Some(&path),

@@ -140,6 +140,27 @@ impl Cluster {
         Ok(())
     }
 
+    /// The slot whose process group holds process (or thread) `pid`, if any.
+    pub fn slot_of_pid(&self, pid: u32) -> Option<usize> {
+        let group = super::process::process_group_of(pid)?;
+        (0..self.len()).find(|&index| {
+            self.slot(index)
+                .process
+                .as_ref()
+                .is_some_and(|process| process.pgid() == group)
+        })
+    }
+
+    /// SIGCONTs slot `index` if it is paused.
+    pub fn resume(&self, index: usize) -> Result<(), RunError> {
+        let mut slot = self.slot(index);
+        if let (true, Some(process)) = (slot.paused, &slot.process) {
+            process.resume()?;
+        }
+        slot.paused = false;
+        Ok(())
+    }
+
     /// SIGCONTs every paused process.
     pub fn resume_all(&self) -> Result<(), RunError> {
         for index in 0..self.len() {
@@ -257,7 +278,11 @@ impl Drop for Cluster {
 /// bound runs out. A `hello` answer that carries `open_error` (store/SERVE.md: the process
 /// found data it cannot open and will refuse every request) ends the probe at once: waiting
 /// out the bound would change nothing but the time a failure takes to be found.
-pub fn probe(connection: &Connection, started: Instant, bound: Duration) -> Result<Duration, String> {
+pub fn probe(
+    connection: &Connection,
+    started: Instant,
+    bound: Duration,
+) -> Result<Duration, String> {
     let mut last = String::from("no answer");
     let mut attempts = 0u32;
     let mut greeted = false;
@@ -369,6 +394,24 @@ mod tests {
             "the probe waited {:?} for a process that said it will never open",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn a_pid_maps_to_its_slot_and_one_slot_resumes_alone() {
+        let logs = tempfile::tempdir().unwrap();
+        let cluster = Cluster::start(&server(r#""type":"ok""#), 2, logs.path()).unwrap();
+        let pgid = |index: usize| cluster.slot(index).process.as_ref().unwrap().pgid();
+        assert_eq!(cluster.slot_of_pid(pgid(1) as u32), Some(1));
+        assert_eq!(
+            cluster.slot_of_pid(std::process::id()),
+            None,
+            "not in the cluster"
+        );
+        cluster.pause(0).unwrap();
+        cluster.pause(1).unwrap();
+        cluster.resume(1).unwrap();
+        assert_eq!(cluster.paused(), vec![0]);
+        cluster.resume_all().unwrap();
     }
 
     #[test]

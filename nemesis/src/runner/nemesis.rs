@@ -9,13 +9,17 @@ use std::time::Duration;
 
 use super::cleanup::copy_tree;
 use super::cluster::Cluster;
-use super::crash_image::keep_crash_image;
 use super::config::{FaultRecord, RunConfig};
+use super::crash_image::keep_crash_image;
 use super::error::RunError;
 use super::promises::{Promise, Promises};
 use super::record::Recorder;
 use super::schedule::{FaultContext, FaultKind, FaultSchedule, FaultWeights};
 use crate::lazyfs::{CrashPolicy, FaultKind as FsFault, HoldRelease, MountedLazyFs};
+
+mod held;
+
+pub use held::{blob_pattern, log_pattern, CutAim, StallAim, GATHER, HOLD_WAIT};
 
 /// What the nemesis did in a run.
 #[derive(Debug, Default)]
@@ -120,6 +124,17 @@ impl<'a> Nemesis<'a> {
         Ok(self.report)
     }
 
+    /// The seed of a stall, when this pause is one: a replay stalls iff the recorded pause
+    /// did; a drawn pause is a stall three times in four when another process can take over
+    /// and the data directory is on the lazy filesystem (the stall holds an operation there).
+    fn stall_seed(&mut self, recorded: Option<u64>, running: usize) -> Option<u64> {
+        if self.config.planned_faults.is_some() {
+            return recorded;
+        }
+        let seed = self.schedule.draw(u64::MAX);
+        (seed % 4 != 3 && running >= 2 && self.mount.is_some()).then_some(seed)
+    }
+
     fn context(&self) -> FaultContext {
         let paused = self.cluster.paused();
         let now_ms = self.recorder.elapsed_ms();
@@ -181,26 +196,13 @@ impl<'a> Nemesis<'a> {
             FaultKind::KillAll | FaultKind::PowerCut => {
                 let seed = (kind == FaultKind::PowerCut)
                     .then(|| crash_seed.unwrap_or_else(|| self.schedule.draw(u64::MAX)));
-                // Three power cuts in four (by seed, so a replay cuts the same way) land inside
-                // an fsync: the next one under the fault pattern is held, its data pending, and
-                // the power goes then. Two in five of those wait for a log fsync with more than
-                // a sector pending and tear it; the others for a manifest's, a blob's (or their
-                // directory's) or any fsync.
-                let aim = seed.filter(|seed| seed % 4 != 3).map(|seed| seed / 4 % 5);
-                let log_cut = matches!(aim, Some(0 | 1));
-                let held = match (aim, self.mount) {
-                    (Some(aim), Some(mount)) => {
-                        let base = &self.config.fault_pattern;
-                        let (pattern, min_pending_bytes) = match aim {
-                            0 | 1 => (log_pattern(base), 600),
-                            2 => (under(base, "**/MANIFEST*"), 0),
-                            3 => (blob_pattern(base), 0),
-                            _ => (base.clone(), 0),
-                        };
-                        mount.hold_next_fsync(&pattern, min_pending_bytes)?;
-                        mount.wait_held_fsync(HOLD_WAIT)
-                    }
-                    _ => None,
+                // Most power cuts land inside an fsync (by seed, so a replay cuts the same way,
+                // `held::CutAim`): the next one the aim names is held, its data pending, and
+                // the power goes then.
+                let aim = seed.map_or(CutAim::Anywhere, CutAim::of_seed);
+                let held = match self.mount {
+                    Some(mount) => held::hold_for_cut(mount, &self.config.fault_pattern, aim)?,
+                    None => None,
                 };
                 self.before_crash(kind, None);
                 if held.is_none() {
@@ -210,21 +212,21 @@ impl<'a> Nemesis<'a> {
                 }
                 let mut detail = String::new();
                 if let (Some(seed), Some(mount)) = (seed, self.mount) {
-                    let tearing = log_cut || seed % 2 == 0;
+                    let tearing = aim.is_log() || seed % 2 == 0;
                     mount.set_crash_policy(crash_policy(tearing));
                     let report = mount.power_cut(seed);
                     if held.is_some() {
                         // The held fsync fails (its machine lost power); every process dies
                         // before it can act on the new image with what it remembers.
-                        mount.release_held_fsync(HoldRelease::Fail);
+                        mount.release_held(HoldRelease::Fail);
                         for slot in 0..self.cluster.len() {
                             self.cluster.kill(slot)?;
                         }
                     }
                     let report = report?;
-                    let inside = held
-                        .as_ref()
-                        .map_or_else(String::new, |path| format!(" inside the fsync of {path}"));
+                    let inside = held.as_ref().map_or_else(String::new, |op| {
+                        format!(" inside the fsync of {} ({aim:?})", op.path)
+                    });
                     detail = format!(
                         "crash state {seed}{}{inside}: {} pending ops; file ops {} kept, {} \
                          lost, {} torn; directory ops {} kept, {} lost; reordered {}; ",
@@ -243,12 +245,25 @@ impl<'a> Nemesis<'a> {
                 detail.push_str(&self.recover(&slots, kind)?);
                 (None, seed, detail)
             }
-            FaultKind::Pause => {
-                let slot = pick(&mut self.schedule);
-                self.cluster.pause(slot)?;
-                self.paused_at_ms.insert(slot, at_ms);
-                (Some(slot), None, format!("paused slot {slot}"))
-            }
+            FaultKind::Pause => match (self.stall_seed(crash_seed, running.len()), self.mount) {
+                (Some(seed), Some(mount)) => {
+                    let pause_hold = Duration::from_millis(self.config.weights.pause_hold_ms);
+                    let (slot, detail) = held::stall(
+                        self.cluster,
+                        mount,
+                        &self.config.fault_pattern,
+                        StallAim::of_seed(seed),
+                        pause_hold,
+                    )?;
+                    (slot, Some(seed), detail)
+                }
+                _ => {
+                    let slot = pick(&mut self.schedule);
+                    self.cluster.pause(slot)?;
+                    self.paused_at_ms.insert(slot, at_ms);
+                    (Some(slot), None, format!("paused slot {slot}"))
+                }
+            },
             FaultKind::Resume => {
                 self.cluster.resume_all()?;
                 (None, None, "resumed every paused process".into())
@@ -430,9 +445,6 @@ pub fn crash_policy(tearing: bool) -> CrashPolicy {
     }
 }
 
-/// How long a power cut waits for an fsync to hold before cutting at a random instant.
-pub const HOLD_WAIT: Duration = Duration::from_millis(300);
-
 /// The nemesis event recorded when a restarted process did not recover.
 pub const RECOVERY_FAILED: &str = "recovery_failed";
 
@@ -440,30 +452,6 @@ pub const RECOVERY_FAILED: &str = "recovery_failed";
 /// log (the reference store keeps values of 1 KiB and more in blobs), so the flipped bit is
 /// never in a last record a store may cut as torn.
 pub const ROT_TAIL_MARGIN_BYTES: u64 = 2048;
-
-/// The files `misplaced_blob` aims at: blob directories under the fault pattern (where the
-/// reference store and stores laid out like it keep blobs).
-pub fn blob_pattern(fault_pattern: &str) -> String {
-    under(fault_pattern, "**/blobs/*")
-}
-
-/// The files half of the held power cuts aim at: write-ahead log directories under the fault
-/// pattern (the reference store's `wal/`), whose fsyncs are the ones acknowledgements wait on.
-pub fn log_pattern(fault_pattern: &str) -> String {
-    under(fault_pattern, "**/wal/*")
-}
-
-fn under(fault_pattern: &str, tail: &str) -> String {
-    let base = fault_pattern
-        .trim_end_matches("**")
-        .trim_end_matches('*')
-        .trim_end_matches('/');
-    if base.is_empty() {
-        tail.to_owned()
-    } else {
-        format!("{base}/{tail}")
-    }
-}
 
 /// The configured weights, zero for faults not enabled or not promised, and zero for faults
 /// only promised to be detected unless this run is one of every `detect_every` runs (a run
@@ -576,15 +564,5 @@ mod tests {
         assert_eq!(plain, CrashPolicy::default());
         assert!(tearing.write_torn_probability > plain.write_torn_probability);
         assert_eq!(tearing.torn_4k_probability, 0.0);
-    }
-
-    #[test]
-    fn misplaced_blobs_aim_at_blob_directories() {
-        let pattern = crate::lazyfs::PathPattern::new(&blob_pattern("store/**")).unwrap();
-        assert!(pattern.matches("store/blobs/snap-1.blob"));
-        assert!(!pattern.matches("store/wal/0001.wal"));
-        assert_eq!(blob_pattern("**"), "**/blobs/*");
-        let log = crate::lazyfs::PathPattern::new(&log_pattern("store/**")).unwrap();
-        assert!(log.matches("store/wal/00000000000000000001-0000000001.wal"));
     }
 }

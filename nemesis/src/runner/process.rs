@@ -250,6 +250,16 @@ fn unregister(pgid: i32) {
     }
 }
 
+/// The process group of process (or thread) `pid`, read from `/proc/PID/stat`; `None` when
+/// it is gone or the file is not as expected.
+pub fn process_group_of(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp ...`: comm may hold spaces and parentheses, so the fields
+    // are counted from the last `)`.
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    after_comm.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// The process groups started here and still registered.
 pub fn live_groups() -> Vec<i32> {
     LIVE_GROUPS
@@ -337,6 +347,18 @@ mod tests {
         BufReader::new(stdout).read_line(&mut line).unwrap();
         assert_eq!(line.trim_end(), "a b");
         process.wait_or_kill(Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn the_group_of_a_grandchild_is_its_slot_group() {
+        let (mut process, _stdin, stdout) =
+            SutProcess::spawn("sleep 30 & echo $!; wait", Stdio::null()).unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let grandchild: u32 = line.trim().parse().unwrap();
+        assert_eq!(process_group_of(grandchild), Some(process.pgid()));
+        assert_eq!(process_group_of(u32::MAX), None, "no such process");
+        process.kill().unwrap();
     }
 
     #[test]

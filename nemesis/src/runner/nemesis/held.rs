@@ -1,0 +1,253 @@
+//! Faults that land inside a held operation of the lazy filesystem: where a power cut waits
+//! (inside a log, manifest or blob fsync, or the group-commit round after one), and stalls (a
+//! process stopped right where it makes something durable, for longer than its lease, then
+//! continued). Both are chosen by a seed recorded with the fault, so a replay aims the same way
+//! (which process the held operation belongs to is up to the system under test).
+
+use std::time::Duration;
+
+use super::super::cluster::Cluster;
+use super::super::error::RunError;
+use crate::lazyfs::{HeldOp, HoldRelease, MountedLazyFs};
+
+/// How long a fault waits for its held operation before giving up on aiming.
+pub const HOLD_WAIT: Duration = Duration::from_millis(300);
+
+/// How long a held log fsync waits before it is released for the next round (a power cut in
+/// the round after), so that writes arriving meanwhile queue in memory behind it: a group
+/// commit's next round, appended but not yet written.
+pub const GATHER: Duration = Duration::from_millis(30);
+
+/// Where a power cut lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutAim {
+    /// At a random instant (nothing held).
+    Anywhere,
+    /// Inside a log fsync with more than a sector pending (a torn last record).
+    LogFsync,
+    /// Inside the log fsync of the round after a held one: the writes that queued behind a
+    /// group commit's fsync, which a store must not have acknowledged yet.
+    NextLogRound,
+    /// Inside a manifest's fsync (or its directory's).
+    Manifest,
+    /// Inside a blob's fsync (a snapshot being written, or a large value).
+    Blob,
+    /// Inside any fsync under the fault pattern.
+    AnyFsync,
+}
+
+impl CutAim {
+    /// The aim of the power cut of crash seed `seed`: three in four are held, two in five of
+    /// those in the log (half of them in the round after a held one).
+    pub fn of_seed(seed: u64) -> Self {
+        if seed % 4 == 3 {
+            return CutAim::Anywhere;
+        }
+        match seed / 4 % 5 {
+            0 => CutAim::LogFsync,
+            1 => CutAim::NextLogRound,
+            2 => CutAim::Manifest,
+            3 => CutAim::Blob,
+            _ => CutAim::AnyFsync,
+        }
+    }
+
+    /// Whether the cut is aimed at the log (its pending writes are torn more).
+    pub fn is_log(self) -> bool {
+        matches!(self, CutAim::LogFsync | CutAim::NextLogRound)
+    }
+}
+
+/// Holds the fsync a power cut of `aim` waits for; returns it, or `None` when none came in
+/// [`HOLD_WAIT`] (the cut then lands at once). The held fsync stays held: the caller cuts the
+/// power, then releases it with [`HoldRelease::Fail`].
+pub fn hold_for_cut(
+    mount: &MountedLazyFs,
+    fault_pattern: &str,
+    aim: CutAim,
+) -> Result<Option<HeldOp>, RunError> {
+    let (pattern, min_pending_bytes) = match aim {
+        CutAim::Anywhere => return Ok(None),
+        CutAim::LogFsync => (log_pattern(fault_pattern), 600),
+        CutAim::NextLogRound => (log_pattern(fault_pattern), 1),
+        CutAim::Manifest => (under(fault_pattern, "**/MANIFEST*"), 0),
+        CutAim::Blob => (blob_pattern(fault_pattern), 0),
+        CutAim::AnyFsync => (fault_pattern.to_owned(), 0),
+    };
+    mount.hold_next_fsync(&pattern, min_pending_bytes)?;
+    let held = mount.wait_held(HOLD_WAIT);
+    if aim != CutAim::NextLogRound || held.is_none() {
+        return Ok(held);
+    }
+    std::thread::sleep(GATHER);
+    mount.release_held_and_hold_next_fsync(HoldRelease::Proceed, &pattern, 1)?;
+    Ok(mount.wait_held(HOLD_WAIT))
+}
+
+/// Where a stall stops its process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StallAim {
+    /// At a write to the log (a group commit's round, appended in memory and now being
+    /// written), kept from the file while the process is stopped: a new holder takes over
+    /// without those records and writes its own at their positions; a holder that resumes
+    /// must not acknowledge them.
+    LogWrite,
+    /// At the creation of a manifest file: after the publisher's last fencing check and
+    /// before it writes, so a new holder may publish in between.
+    ManifestCreate,
+}
+
+impl StallAim {
+    /// The aim of the stall of seed `seed`.
+    pub fn of_seed(seed: u64) -> Self {
+        if seed / 4 % 2 == 0 {
+            StallAim::LogWrite
+        } else {
+            StallAim::ManifestCreate
+        }
+    }
+
+    /// How long a stall of this aim lasts, given the shortest pause `pause_hold`: a stalled
+    /// publisher is kept twice as long, since the others must not only take over but also
+    /// publish meanwhile, and snapshots are rarer than writes.
+    pub fn duration(self, pause_hold: Duration) -> Duration {
+        match self {
+            StallAim::LogWrite => pause_hold,
+            StallAim::ManifestCreate => pause_hold * 2,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            StallAim::LogWrite => "log write",
+            StallAim::ManifestCreate => "manifest create",
+        }
+    }
+}
+
+/// Stalls the process that makes the next operation `aim` names: holds the operation, stops
+/// the caller's process (SIGSTOP) and keeps it stopped for `aim.duration(pause_hold)` (past
+/// its lease, while
+/// the others take over and write), then continues it. A held log write returns into the
+/// stopped process at once, but its data reaches the file only at the end of the stall (as if
+/// the process had stopped just before its write); a held manifest create completes at the
+/// start (a create holds its directory, which the others need). Returns the slot stalled (`None` if nothing came to stall) and what
+/// happened.
+pub fn stall(
+    cluster: &Cluster,
+    mount: &MountedLazyFs,
+    fault_pattern: &str,
+    aim: StallAim,
+    pause_hold: Duration,
+) -> Result<(Option<usize>, String), RunError> {
+    let stall_for = aim.duration(pause_hold);
+    match aim {
+        StallAim::LogWrite => mount.hold_next_write(&log_pattern(fault_pattern), 1)?,
+        StallAim::ManifestCreate => {
+            mount.hold_next_create(&under(fault_pattern, "**/MANIFEST*"))?
+        }
+    }
+    let Some(held) = mount.wait_held(HOLD_WAIT) else {
+        let waited_ms = HOLD_WAIT.as_millis();
+        return Ok((
+            None,
+            format!("no {} in {waited_ms} ms: nothing stalled", aim.name()),
+        ));
+    };
+    let Some(slot) = cluster.slot_of_pid(held.caller_pid) else {
+        mount.release_held(HoldRelease::Proceed);
+        let detail = format!(
+            "the {} of {} came from pid {}, of no slot: released, nothing stalled",
+            aim.name(),
+            held.path,
+            held.caller_pid
+        );
+        return Ok((None, detail));
+    };
+    let paused = cluster.pause(slot);
+    let hold_while_stalled = aim == StallAim::LogWrite && paused.is_ok();
+    if hold_while_stalled {
+        // The writer returns into its stopped process; its data lands only at the end.
+        mount.answer_held();
+    } else {
+        mount.release_held(HoldRelease::Proceed);
+    }
+    paused?;
+    std::thread::sleep(stall_for);
+    if hold_while_stalled {
+        mount.release_held(HoldRelease::Proceed);
+    }
+    cluster.resume(slot)?;
+    let detail = format!(
+        "stalled slot {slot} (pid {}) for {} ms at the {} of {}",
+        held.caller_pid,
+        stall_for.as_millis(),
+        aim.name(),
+        held.path
+    );
+    Ok((Some(slot), detail))
+}
+
+/// The files `misplaced_blob` aims at: blob directories under the fault pattern (where the
+/// reference store and stores laid out like it keep blobs).
+pub fn blob_pattern(fault_pattern: &str) -> String {
+    under(fault_pattern, "**/blobs/*")
+}
+
+/// The files log-aimed faults aim at: write-ahead log directories under the fault pattern (the
+/// reference store's `wal/`), whose fsyncs are the ones acknowledgements wait on.
+pub fn log_pattern(fault_pattern: &str) -> String {
+    under(fault_pattern, "**/wal/*")
+}
+
+fn under(fault_pattern: &str, tail: &str) -> String {
+    let base = fault_pattern
+        .trim_end_matches("**")
+        .trim_end_matches('*')
+        .trim_end_matches('/');
+    if base.is_empty() {
+        tail.to_owned()
+    } else {
+        format!("{base}/{tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_aims_follow_the_seed() {
+        assert_eq!(CutAim::of_seed(3), CutAim::Anywhere);
+        assert_eq!(CutAim::of_seed(0), CutAim::LogFsync);
+        assert_eq!(CutAim::of_seed(4), CutAim::NextLogRound);
+        assert_eq!(CutAim::of_seed(8), CutAim::Manifest);
+        assert_eq!(CutAim::of_seed(12), CutAim::Blob);
+        assert_eq!(CutAim::of_seed(16), CutAim::AnyFsync);
+        let log = (0..1000).filter(|&s| CutAim::of_seed(s).is_log()).count();
+        assert_eq!(log, 300, "two in five of the three in four held cuts");
+    }
+
+    #[test]
+    fn stall_aims_alternate_by_seed() {
+        assert_eq!(StallAim::of_seed(0), StallAim::LogWrite);
+        assert_eq!(StallAim::of_seed(4), StallAim::ManifestCreate);
+        let hold = Duration::from_millis(600);
+        assert_eq!(StallAim::LogWrite.duration(hold), hold);
+        assert!(StallAim::ManifestCreate.duration(hold) > hold);
+    }
+
+    #[test]
+    fn patterns_aim_under_the_fault_pattern() {
+        let pattern = crate::lazyfs::PathPattern::new(&blob_pattern("store/**")).unwrap();
+        assert!(pattern.matches("store/blobs/snap-1.blob"));
+        assert!(!pattern.matches("store/wal/0001.wal"));
+        assert_eq!(blob_pattern("**"), "**/blobs/*");
+        let log = crate::lazyfs::PathPattern::new(&log_pattern("store/**")).unwrap();
+        assert!(log.matches("store/wal/00000000000000000001-0000000001.wal"));
+        let manifest = crate::lazyfs::PathPattern::new(&under("store/**", "**/MANIFEST*"));
+        assert!(manifest
+            .unwrap()
+            .matches("store/MANIFEST.00000000000000000002"));
+    }
+}
