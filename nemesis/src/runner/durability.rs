@@ -207,4 +207,23 @@ mod tests {
         ]);
         assert_eq!(phantom_reads(&phantom).len(), 1);
     }
+
+    #[test]
+    fn another_keys_large_value_read_as_valid_is_a_phantom() {
+        // A misplaced value blob read as valid: `k1` answers the fresh value written to `k2`
+        // (both recorded by name), a value some client wrote, but never to `k1`.
+        use crate::runner::workload::fresh_large_value_name;
+        let (mine, theirs) = (fresh_large_value_name(0, 5), fresh_large_value_name(1, 7));
+        let misplaced = history(&[
+            (0, Invoke, "put", "k1", mine.as_str().into()),
+            (0, Ok, "put", "k1", 1.into()),
+            (1, Invoke, "put", "k2", theirs.as_str().into()),
+            (1, Ok, "put", "k2", 1.into()),
+            (2, Invoke, "get", "k1", Value::Nil),
+            (2, Ok, "get", "k1", read(Some(&theirs), Some(1))),
+        ]);
+        let found = phantom_reads(&misplaced);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("key \"k1\""), "{found:?}");
+    }
 }

@@ -181,7 +181,7 @@ impl Default for WorkloadMix {
             gc: 12,
             large_value_percent: 15,
             fresh_large_percent: 60,
-            fresh_large_again_percent: 30,
+            fresh_large_again_percent: 70,
             medium_value_percent: 25,
             rewrite_after_delete_percent: 60,
             stale_version_percent: 20,
