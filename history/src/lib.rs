@@ -54,7 +54,7 @@ pub use event::{Event, EventType, Process};
 pub use jsonl::{FormatError, HistoryReader, HistoryWriter};
 pub use model::{Access, Model};
 pub use models::{
-    append_value, KvMap, ListAppend, ModelKind, Mutex, Register, Txn, VersionedObject,
+    append_value, KvMap, KvState, ListAppend, ModelKind, Mutex, Register, Txn, VersionedObject,
     VersionedState,
 };
 pub use operation::{pair_events, Fault, History, Operation, Outcome, PairingError};

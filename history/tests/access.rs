@@ -4,8 +4,8 @@
 mod common;
 
 use history::{
-    Access, CheckOptions, KvMap, Model, ModelKind, Mutex, Operation, Outcome, Register, Value,
-    Verdict, VersionedObject, VersionedState,
+    Access, CheckOptions, KvMap, KvState, Model, ModelKind, Mutex, Operation, Outcome, Register,
+    Value, Verdict, VersionedObject, VersionedState,
 };
 
 fn op(f: &str, process: u64, input: Value, output: Option<Value>, outcome: Outcome) -> Operation {
@@ -126,7 +126,11 @@ fn register_and_kv_accesses_agree_with_their_steps() {
     };
     assert!(check_contract(&register, &ops, |state| Some(state.clone())) > 50);
     ops.push(op("append", 0, list(vec![int(3)]), None, Outcome::Ok));
-    assert!(check_contract(&KvMap::default(), &ops, |state| Some(state.clone())) > 50);
+    let kv_value = |state: &KvState| {
+        state.check_invariants();
+        Some(state.value().clone())
+    };
+    assert!(check_contract(&KvMap::default(), &ops, kv_value) > 50);
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! A key-value map: each key an independent register with append.
 
 use super::register::{cas_pair, register_access, register_step};
+use crate::search::FastHash;
 use crate::{Access, Model, Operation, Value};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 /// A key-value map (`kv`), checked key by key.
 ///
@@ -30,18 +33,78 @@ pub fn append_value(current: &Value, delta: &Value) -> Option<Value> {
     }
 }
 
-impl Model for KvMap {
-    type State = Value;
+/// The value of one key of a [`KvMap`], shared: the search copies a state at every step it
+/// takes, and a copy of this is a pointer (a read, which leaves the value as it is, allocates
+/// nothing); its hash is computed once, when the value is made.
+///
+/// Invariant: `hash` is the hash of `*value`, so states with different hashes differ.
+#[derive(Clone, Debug)]
+pub struct KvState {
+    value: Arc<Value>,
+    hash: u64,
+}
 
-    fn init(&self) -> Value {
-        self.init.clone()
+impl KvState {
+    /// The state holding `value`.
+    pub fn new(value: Value) -> KvState {
+        let hash = FastHash.hash_one(&value);
+        KvState {
+            value: Arc::new(value),
+            hash,
+        }
     }
 
-    fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
+    /// The key's value.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Asserts the invariant.
+    pub fn check_invariants(&self) {
+        assert_eq!(self.hash, FastHash.hash_one(&*self.value), "stale hash");
+    }
+}
+
+impl PartialEq for KvState {
+    fn eq(&self, other: &KvState) -> bool {
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.value, &other.value) || self.value == other.value)
+    }
+}
+
+impl Eq for KvState {}
+
+impl Hash for KvState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl Model for KvMap {
+    type State = KvState;
+
+    fn init(&self) -> KvState {
+        KvState::new(self.init.clone())
+    }
+
+    fn step(&self, state: &KvState, op: &Operation) -> Option<KvState> {
         match op.f.as_str() {
-            "append" => append_value(state, &op.input),
-            "delete" => Some(Value::Nil),
-            _ => register_step(state, op),
+            // The common case without a new value: the same state, shared.
+            "read" | "get" => match &op.output {
+                Some(seen) if seen != state.value() => None,
+                _ => Some(state.clone()),
+            },
+            "append" => append_value(state.value(), &op.input).map(KvState::new),
+            "delete" => Some(KvState::new(Value::Nil)),
+            _ => {
+                let next = register_step(state.value(), op)?;
+                // A mismatched compare-and-set leaves the value: keep sharing it.
+                Some(if next == *state.value() {
+                    state.clone()
+                } else {
+                    KvState::new(next)
+                })
+            }
         }
     }
 

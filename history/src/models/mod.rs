@@ -7,7 +7,7 @@ mod register;
 mod txn;
 mod versioned;
 
-pub use kv::{append_value, KvMap};
+pub use kv::{append_value, KvMap, KvState};
 pub use list_append::ListAppend;
 pub use mutex::Mutex;
 pub use register::Register;

@@ -7,14 +7,15 @@ mod entries;
 mod memo;
 mod queue;
 mod reduce;
+mod replay;
 mod shrink;
 mod stranded;
 mod wgl;
 
+pub(crate) use bitset::FastHash;
 pub use wgl::Limit;
 
 use crate::{History, Model, Operation, Outcome, Value};
-use bitset::FastHash;
 use queue::Queue;
 use shrink::Confirmation;
 use std::borrow::Cow;
@@ -203,7 +204,7 @@ pub fn check<M: Model>(
             // A partition the replay does not settle is searched at once in the first search
             // stage: where a violation is, the replay usually gets stuck.
             let stage = match task.stage {
-                queue::REPLAY_STAGE if replays(model, ops) => None,
+                queue::REPLAY_STAGE if replay::replays(model, ops) => None,
                 queue::REPLAY_STAGE => Some(search_stage),
                 stage => Some(stage),
             };
@@ -275,48 +276,6 @@ const ONE_THREAD_BELOW_OPERATIONS: usize = 2048;
 fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()))
-}
-
-/// Whether a greedy replay of the `ok` operations of a partition finds a linearization:
-/// from the initial state, repeatedly apply the first operation (in call order) that may come
-/// next (called no later than every other remaining operation returned) and whose step
-/// succeeds, never undoing a choice; `info` operations are taken as not having happened
-/// (which they may). If every `ok` operation is applied, that order is a linearization and
-/// the partition is linearizable; if the replay gets stuck, nothing is known and the
-/// partition is searched. About one step per operation (times the operations concurrent with
-/// it), much cheaper than a search. `ops` are in call order.
-fn replays<M: Model>(model: &M, ops: &[&Operation]) -> bool {
-    let ops: Vec<(u64, u64, &Operation)> = ops
-        .iter()
-        .filter_map(|op| Some((op.call_ns, op.return_ns?, *op)))
-        .collect();
-    let mut done = vec![false; ops.len()];
-    let (mut first, mut state) = (0, model.init());
-    loop {
-        while first < ops.len() && done[first] {
-            first += 1;
-        }
-        if first == ops.len() {
-            return true;
-        }
-        // The operations that may come next: called before the earliest remaining return.
-        let mut earliest_return_ns = u64::MAX;
-        let mut window = first;
-        while window < ops.len() && ops[window].0 <= earliest_return_ns {
-            if !done[window] {
-                earliest_return_ns = earliest_return_ns.min(ops[window].1);
-            }
-            window += 1;
-        }
-        let next = (first..window)
-            .filter(|index| !done[*index] && ops[*index].0 <= earliest_return_ns)
-            .find_map(|index| Some((index, model.step(&state, ops[index].2)?)));
-        let Some((index, next_state)) = next else {
-            return false;
-        };
-        done[index] = true;
-        state = next_state;
-    }
 }
 
 /// Checks one partition; the indices in the result are local to `ops`.
@@ -415,66 +374,5 @@ fn search_partition<M: Model>(
                 Confirmation::Unconfirmed(_) => PartitionResult::Unknown(Limit::Deadline),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn op(id: usize, f: &str, value: i64, call_ns: u64, return_ns: Option<u64>) -> Operation {
-        Operation {
-            id,
-            process: id as u64,
-            f: f.into(),
-            key: None,
-            input: if f == "write" {
-                Value::Int(value)
-            } else {
-                Value::Nil
-            },
-            output: return_ns.map(|_| Value::Int(value)),
-            outcome: if return_ns.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::Info
-            },
-            call_ns,
-            return_ns,
-            line: id + 1,
-        }
-    }
-
-    #[test]
-    fn a_replay_settles_only_what_it_linearizes() {
-        let register = crate::Register::default();
-        // Write 1 and write 2 concurrent, then a read of 1: the replay writes 1 first (call
-        // order), then has to take write 2 before the read can be called... and gets stuck,
-        // though writing 2 then 1 linearizes.
-        let stuck = [
-            op(0, "write", 1, 0, Some(10)),
-            op(1, "write", 2, 1, Some(10)),
-            op(2, "read", 1, 11, Some(12)),
-        ];
-        let refs: Vec<&Operation> = stuck.iter().collect();
-        assert!(!replays(&register, &refs));
-        let history = History {
-            operations: stuck.to_vec(),
-            faults: Vec::new(),
-        };
-        let result = check(&register, &history, &CheckOptions::default()).unwrap();
-        assert_eq!(result.verdict, Verdict::Ok);
-        // Sequential write 1, read 1, and an `info` write never observed: replayed.
-        let plain = [
-            op(0, "write", 1, 0, Some(1)),
-            op(1, "read", 1, 2, Some(3)),
-            op(2, "write", 5, 2, None),
-        ];
-        let refs: Vec<&Operation> = plain.iter().collect();
-        assert!(replays(&register, &refs));
-        // A read of a value never written is never replayed.
-        let impossible = [op(0, "write", 1, 0, Some(1)), op(1, "read", 2, 2, Some(3))];
-        let refs: Vec<&Operation> = impossible.iter().collect();
-        assert!(!replays(&register, &refs));
     }
 }
