@@ -14,7 +14,9 @@ pub enum FaultKind {
     KillOne,
     /// SIGKILL every process of the system under test.
     KillAll,
-    /// SIGSTOP one process group (a stalled process: a long GC pause, a swapped-out host).
+    /// SIGSTOP one process group (a stalled process: a long GC pause, a swapped-out host). Most
+    /// pauses on the lazy filesystem are stalls, aimed by a seed: the process is stopped right
+    /// at a log write or a manifest create, past its lease, and continued by the fault itself.
     Pause,
     /// SIGCONT every paused process.
     Resume,
@@ -140,7 +142,7 @@ impl Default for FaultWeights {
         FaultWeights {
             kill_one: 4,
             kill_all: 2,
-            pause: 2,
+            pause: 5,
             resume: 3,
             power_cut: 4,
             fsync_eio: 1,

@@ -107,9 +107,9 @@ impl StallAim {
         }
     }
 
-    /// How long a stall of this aim lasts, given the shortest pause `pause_hold`: a stalled
-    /// publisher is kept twice as long, since the others must not only take over but also
-    /// publish meanwhile, and snapshots are rarer than writes.
+    /// How long a stall of this aim lasts at most, given the shortest pause `pause_hold`: a
+    /// stalled publisher is kept up to twice as long, since the others must not only take over
+    /// but also publish meanwhile, and snapshots are rarer than writes.
     pub fn duration(self, pause_hold: Duration) -> Duration {
         match self {
             StallAim::LogWrite => pause_hold,
@@ -131,7 +131,8 @@ impl StallAim {
 /// the others take over and write), then continues it. A held log write returns into the
 /// stopped process at once, but its data reaches the file only at the end of the stall (as if
 /// the process had stopped just before its write); a held manifest create completes at the
-/// start (a create holds its directory, which the others need). Returns the slot stalled (`None` if nothing came to stall) and what
+/// start (a create holds its directory, which the others need), and the stall ends as soon
+/// as another process syncs the file it created (published over its claim). Returns the slot stalled (`None` if nothing came to stall) and what
 /// happened.
 pub fn stall(
     cluster: &Cluster,
@@ -164,24 +165,35 @@ pub fn stall(
         );
         return Ok((None, detail));
     };
+    let started = std::time::Instant::now();
     let paused = cluster.pause(slot);
-    let hold_while_stalled = aim == StallAim::LogWrite && paused.is_ok();
-    if hold_while_stalled {
-        // The writer returns into its stopped process; its data lands only at the end.
-        mount.answer_held();
-    } else {
-        mount.release_held(HoldRelease::Proceed);
+    let mut ended_by = String::new();
+    match (aim, paused.is_ok()) {
+        (StallAim::LogWrite, true) => {
+            // The writer returns into its stopped process; its data lands only at the end.
+            mount.answer_held();
+            std::thread::sleep(stall_for);
+            mount.release_held(HoldRelease::Proceed);
+        }
+        (StallAim::ManifestCreate, true) => {
+            // The claimed file is created now; the stall ends early if another process
+            // syncs that very file (it published over the stalled publisher's claim), so
+            // the stalled one resumes right after it, as a lost update needs.
+            mount.release_held(HoldRelease::Proceed);
+            mount.hold_next_fsync(&held.path, 0)?;
+            if let Some(other) = mount.wait_held(stall_for) {
+                mount.release_held(HoldRelease::Proceed);
+                ended_by = format!(", until pid {} synced that file", other.caller_pid);
+            }
+        }
+        (_, false) => mount.release_held(HoldRelease::Proceed),
     }
     paused?;
-    std::thread::sleep(stall_for);
-    if hold_while_stalled {
-        mount.release_held(HoldRelease::Proceed);
-    }
     cluster.resume(slot)?;
     let detail = format!(
-        "stalled slot {slot} (pid {}) for {} ms at the {} of {}",
+        "stalled slot {slot} (pid {}) for {} ms at the {} of {}{ended_by}",
         held.caller_pid,
-        stall_for.as_millis(),
+        started.elapsed().as_millis(),
         aim.name(),
         held.path
     );
@@ -235,6 +247,107 @@ mod tests {
         let hold = Duration::from_millis(600);
         assert_eq!(StallAim::LogWrite.duration(hold), hold);
         assert!(StallAim::ManifestCreate.duration(hold) > hold);
+    }
+
+    /// A stall on a real mount: two processes append to files under `store/wal/`; a replayed
+    /// pause with a stall seed stops the one whose write was held, keeps its write out of the
+    /// file while it is stopped, continues it, and is recorded as a stall; a replayed pause
+    /// without a seed stays a plain pause.
+    #[test]
+    fn a_replayed_stall_stops_the_log_writer_and_is_recorded() {
+        use super::super::Nemesis;
+        use crate::lazyfs::{LazyFs, LazyFsOptions};
+        use crate::runner::config::RunConfig;
+        use crate::runner::promises::Promises;
+        use crate::runner::record::Recorder;
+        use crate::runner::schedule::FaultKind;
+
+        if !std::path::Path::new("/dev/fuse").exists() {
+            eprintln!("SKIPPED: /dev/fuse is missing, the lazy filesystem cannot be mounted");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let options = LazyFsOptions::new(&dir.path().join("backing"), &dir.path().join("mnt"));
+        let mount = LazyFs::mount(options).unwrap();
+        let wal = mount.mount_point().join("store/wal");
+        std::fs::create_dir_all(&wal).unwrap();
+        let append = format!(
+            "while true; do printf x >> {}/seg-$$; sleep 0.005; done",
+            wal.display()
+        );
+        let cluster = Cluster::start(&append, 2, dir.path()).unwrap();
+        let mut config = RunConfig {
+            planned_faults: Some(Vec::new()),
+            ..RunConfig::default()
+        };
+        config.weights.pause_hold_ms = 400;
+        let recorder = Recorder::create(&dir.path().join("history.jsonl")).unwrap();
+        let promises = Promises::parse("pause=survive").unwrap();
+        let work_dir = dir.path().to_path_buf();
+        let mut nemesis = Nemesis::new(
+            &config,
+            &cluster,
+            Some(&mount),
+            &recorder,
+            &promises,
+            work_dir,
+        );
+        let sizes = |at: Duration| {
+            let wal = wal.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(at);
+                let mut sizes: Vec<(String, u64)> = std::fs::read_dir(&wal)
+                    .unwrap()
+                    .map(|entry| entry.unwrap())
+                    .map(|entry| {
+                        (
+                            entry.file_name().into_string().unwrap(),
+                            entry.metadata().unwrap().len(),
+                        )
+                    })
+                    .collect();
+                sizes.sort();
+                sizes
+            })
+        };
+        let (early, late) = (
+            sizes(Duration::from_millis(150)),
+            sizes(Duration::from_millis(350)),
+        );
+        nemesis.apply(FaultKind::Pause, None, Some(0)).unwrap();
+        let (early, late) = (early.join().unwrap(), late.join().unwrap());
+        let stall = nemesis.report.faults.last().unwrap().clone();
+        let slot = stall.target.expect("a slot was stalled");
+        assert_eq!(
+            stall.crash_seed,
+            Some(0),
+            "recorded with its seed, so it replays"
+        );
+        assert!(
+            stall.detail.contains("at the log write of store/wal/seg-"),
+            "{}",
+            stall.detail
+        );
+        assert!(
+            cluster.paused().is_empty(),
+            "continued at the end of the stall"
+        );
+        let grew: Vec<bool> = early.iter().zip(&late).map(|(a, b)| b.1 > a.1).collect();
+        assert_eq!(
+            grew.iter().filter(|grew| !**grew).count(),
+            1,
+            "exactly one writer stood still during the stall: {early:?} then {late:?}"
+        );
+        nemesis
+            .apply(FaultKind::Pause, Some(1 - slot), None)
+            .unwrap();
+        let pause = nemesis.report.faults.last().unwrap();
+        assert_eq!(pause.detail, format!("paused slot {}", 1 - slot));
+        assert_eq!(pause.crash_seed, None);
+        cluster.kill(0).unwrap();
+        cluster.kill(1).unwrap();
+        drop(nemesis);
+        mount.unmount().unwrap();
     }
 
     #[test]
