@@ -39,7 +39,9 @@ pub struct CrashImageReplay {
 impl CrashImageReplay {
     /// Whether a process failed to recover from the image again.
     pub fn reproduced(&self) -> bool {
-        self.recoveries.iter().any(|(_, recovery)| recovery.is_err())
+        self.recoveries
+            .iter()
+            .any(|(_, recovery)| recovery.is_err())
     }
 
     /// One line per process: how long it took to recover, or why it did not.
