@@ -258,7 +258,14 @@ impl Filesystem for FuseAdapter {
         let held = self.shared.hold.hold(
             HoldPoint::Write,
             req.pid(),
-            || (self.shared.lock().path_of(ino.0), offset),
+            || {
+                // Only an append is held (a write at the file's end): a rewrite of bytes a file
+                // already holds would land over whatever others wrote there meanwhile.
+                let state = self.shared.lock();
+                let size = state.model.attr(ino.0).map_or(u64::MAX, |attr| attr.size);
+                let offset = if offset == size { offset } else { 0 };
+                (state.path_of(ino.0), offset)
+            },
             || {
                 if let Some(reply) = reply.take() {
                     reply.written(data.len() as u32);

@@ -55,7 +55,8 @@ pub(crate) struct HoldTarget {
     pub(crate) point: HoldPoint,
     pub(crate) pattern: PathPattern,
     /// An fsync is held only if its file has at least this many bytes of writes pending; a
-    /// write only if it starts at least this far into its file (so a header is not held).
+    /// write only if it starts at least this far into its file (so a header is not held; the
+    /// filesystem reports a write that is not an append as starting at 0).
     pub(crate) min_bytes: u64,
 }
 

@@ -187,8 +187,9 @@ impl MountedLazyFs {
         Ok(())
     }
 
-    /// Make the next write to a file `pattern` matches, starting at least `min_offset` bytes
-    /// into the file, wait before its data reaches the file, until
+    /// Make the next append (a write at the file's end) to a file `pattern` matches, starting
+    /// at least `min_offset` bytes into the file (at least 1: a write at offset 0 is never
+    /// held), wait before its data reaches the file, until
     /// [`MountedLazyFs::release_held`] (or [`super::HOLD_MAX_WAIT`]). Readers meanwhile see
     /// the file without it.
     pub fn hold_next_write(&self, pattern: &str, min_offset: u64) -> Result<(), LazyFsError> {
