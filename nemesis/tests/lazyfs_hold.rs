@@ -77,3 +77,44 @@ fn a_held_create_waits_before_the_file_exists_and_names_its_caller() {
     assert_eq!(fx.fs.pending_ops(), pending_before + 1);
     assert!(fx.path("store/MANIFEST.2").exists());
 }
+
+#[test]
+fn a_held_append_answered_early_lands_only_at_its_release() {
+    use std::os::unix::fs::FileExt;
+    let Some(fx) = mount(CrashPolicy::default()) else {
+        return;
+    };
+    write_file(&fx.path("log"), b"head;", true);
+    fx.fs.hold_next_write("log", 1).expect("arm");
+    let file = OpenOptions::new()
+        .write(true)
+        .open(fx.path("log"))
+        .expect("open");
+    file.write_all_at(b"HEAD;", 0)
+        .expect("a rewrite is not an append: not held");
+    let appender = std::thread::spawn(move || file.write_all_at(b"tail;", 5));
+    let held = fx
+        .fs
+        .wait_held(Duration::from_secs(10))
+        .expect("the append is held");
+    assert_eq!(held.path, "log");
+    fx.fs.answer_held();
+    appender
+        .join()
+        .expect("appender")
+        .expect("answered as written");
+    assert_eq!(
+        fs::read(fx.path("log")).expect("read"),
+        b"HEAD;",
+        "the answered append has not landed"
+    );
+    fx.fs.release_held(HoldRelease::Proceed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fs::read(fx.path("log")).expect("read") != b"HEAD;tail;" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the append never landed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
