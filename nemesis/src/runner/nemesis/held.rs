@@ -267,7 +267,7 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let options = LazyFsOptions::new(&dir.path().join("backing"), &dir.path().join("mnt"));
+        let options = LazyFsOptions::new(dir.path().join("backing"), dir.path().join("mnt"));
         let mount = LazyFs::mount(options).unwrap();
         let wal = mount.mount_point().join("store/wal");
         std::fs::create_dir_all(&wal).unwrap();
