@@ -3,7 +3,7 @@
 //! - `recovery`: every restarted process answered within the bound, and the final reads were
 //!   answered;
 //! - `integrity`: no `corrupt` answer in a run whose every fault the store promises to
-//!   survive ([`detection::integrity`]);
+//!   survive ([`detection::integrity`]; not held after a pause);
 //! - `verify`: the store's own `verify` found no problems;
 //! - `acknowledged_writes`: every write acknowledged `ok` is present after the last recovery
 //!   or superseded (a lost one is a `lost_acknowledged_write`);
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::durability::{lost_acknowledged_writes, phantom_reads};
 use super::error::RunError;
 use super::model::StoreModel;
+use super::schedule::FaultKind;
 
 /// How one check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +126,8 @@ pub fn run_checks(path: &Path, inputs: &CheckInputs) -> Result<Checked, RunError
     };
     records.push(record("recovery", status, detail));
     let raw = std::fs::File::open(path).map_err(RunError::io(path))?;
-    let (status, detail) = detection::integrity(std::io::BufReader::new(raw), inputs);
+    let paused = (recorded.faults.iter()).any(|fault| fault.f == FaultKind::Pause.name());
+    let (status, detail) = detection::integrity(std::io::BufReader::new(raw), inputs, paused);
     records.push(record("integrity", status, detail));
     if let Some((status, detail)) = &excuse.detection {
         records.push(record("detection", *status, detail.clone()));

@@ -135,8 +135,9 @@ pub struct WorkloadMix {
     #[serde(default)]
     pub large_value_percent: u32,
     /// Percent of large values that are fresh (a new value, so a new blob); of the others,
-    /// half are the client's last fresh value again and half one of the fixed values.
-    #[serde(default = "default_fresh_large_percent")]
+    /// half are the client's last fresh value again and half one of the fixed values. 0: only
+    /// the fixed values.
+    #[serde(default)]
     pub fresh_large_percent: u32,
     /// Percent of fresh large values written again by the next operation, to a key drawn
     /// anew (a put).
@@ -163,10 +164,6 @@ fn default_batch_size_max() -> u32 {
     3
 }
 
-fn default_fresh_large_percent() -> u32 {
-    50
-}
-
 impl Default for WorkloadMix {
     fn default() -> Self {
         WorkloadMix {
@@ -178,10 +175,10 @@ impl Default for WorkloadMix {
             get_if_modified: 10,
             batch: 8,
             snapshot: 1,
-            gc: 12,
-            large_value_percent: 15,
-            fresh_large_percent: 60,
-            fresh_large_again_percent: 70,
+            gc: 1,
+            large_value_percent: 8,
+            fresh_large_percent: 0,
+            fresh_large_again_percent: 0,
             medium_value_percent: 25,
             rewrite_after_delete_percent: 60,
             stale_version_percent: 20,
@@ -373,10 +370,12 @@ impl ClientWorkload {
         value
     }
 
-    /// A fresh large value, this client's last one again, or a fixed one.
+    /// A fresh large value, this client's last one again, or a fixed one (always a fixed one
+    /// when `fresh_large_percent` is 0).
     fn large_value(&mut self) -> String {
         let fresh = self.percent(self.mix.fresh_large_percent);
         match self.last_large {
+            _ if self.mix.fresh_large_percent == 0 => {}
             Some(number) if !fresh && self.rng.random_bool(0.5) => {
                 return fresh_large_value(self.client, number);
             }
@@ -508,7 +507,14 @@ mod tests {
 
     #[test]
     fn large_values_are_fresh_written_again_or_fixed() {
-        let mut workload = ClientWorkload::new(5, 2, 4, WorkloadMix::default());
+        let mix = WorkloadMix {
+            gc: 6,
+            large_value_percent: 15,
+            fresh_large_percent: 60,
+            fresh_large_again_percent: 70,
+            ..WorkloadMix::default()
+        };
+        let mut workload = ClientWorkload::new(5, 2, 4, mix);
         let mut names = Vec::new();
         let (mut fresh_puts, mut again_at_once) = (0, 0);
         let mut previous_fresh: Option<String> = None;
@@ -562,6 +568,17 @@ mod tests {
             again_at_once * 8 > fresh_puts,
             "{again_at_once} of {fresh_puts} fresh puts written again at once"
         );
+    }
+
+    #[test]
+    fn without_fresh_large_values_only_the_fixed_ones_are_written() {
+        let mut workload = ClientWorkload::new(5, 2, 4, WorkloadMix::default());
+        for _ in 0..3000 {
+            if let StoreOp::Put { value, .. } = workload.next_op() {
+                let name = name_large_values(&value);
+                assert!(!name.starts_with("big-c"), "{name}");
+            }
+        }
     }
 
     #[test]
