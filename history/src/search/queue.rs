@@ -1,13 +1,14 @@
 //! The order in which a check's workers take up its partitions: cheapest work first.
 //!
-//! Each partition goes through stages. Stage 0 is a greedy replay (about one step per
-//! operation), which settles most linearizable partitions. A partition it does not settle
-//! is searched in stage 1 with a small step budget, and each later stage multiplies the
-//! budget by [`BUDGET_GROWTH`] until the last, which is unbounded. A search that runs out of
-//! its budget puts its partition back for the next stage. Workers always take the lowest
-//! stage waiting (the lowest partition index among equals), so every partition is replayed
-//! before any is searched, and a partition whose search needs few steps is settled before
-//! any search that needs many. With a stop at the first violation, a violation that is cheap
+//! Each partition goes through stages. Stage 0 is a greedy replay (see `replay`), which
+//! settles many linearizable partitions. A partition it does not settle is searched at once
+//! (by the same worker, as a violation is usually where a replay gets stuck) in stage 1,
+//! with a small step budget, and each later stage multiplies the budget by
+//! [`BUDGET_GROWTH`] until the last, which is unbounded. A search that runs out of its
+//! budget puts its partition back for the next stage. Workers always take the lowest stage
+//! waiting (the lowest partition index among equals), so every partition is replayed and
+//! given its first small search before any larger search starts, and a partition whose
+//! search needs few steps is settled before any search that needs many. With a stop at the first violation, a violation that is cheap
 //! to find is found before the expensive searches of other partitions start; restarting a
 //! search with a larger budget repeats at most a third of the work of a partition
 //! (`1/(growth - 1)`).
