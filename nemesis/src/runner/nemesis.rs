@@ -1,6 +1,7 @@
 //! The nemesis: applies faults to the system under test, from the seeded schedule or from a
 //! recorded list (replay), records each one in the history and in the run's fault list, and
-//! checks that every crash is followed by a recovery within the bound.
+//! checks that every crash is followed by a recovery within the bound. Where power cuts land
+//! and what a stall (a pause aimed at a log append or a manifest create) does is in `held`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
