@@ -3,11 +3,11 @@
 //! write it saw), and the mix covers puts, compare-and-set by version, appends, deletes,
 //! versioned conditional reads (with the version last seen, sometimes an older one), multi-key
 //! batches, snapshots and garbage collection. Some writes put a [`large`] value (1–8 KiB): one
-//! of a few fixed ones (repeated on purpose: blobs shared by many writes), a fresh one (a new
-//! blob, for a write in flight that a garbage collection may race), or the client's last fresh
-//! one again. A fresh value is often written again at once, to another key (two keys holding
-//! one attachment), so that when a crash tears the first write's blob the second finds it
-//! stored. A delete is often followed by a write of the same key, so that a version restarted
+//! of a few fixed ones (repeated on purpose: blobs shared by many writes) or, when the mix asks
+//! for them (`fresh_large_percent`, off by default), a fresh one (a new blob, for a write in
+//! flight that a garbage collection may race) or the client's last fresh one again. A fresh
+//! value may be written again at once, to another key (two keys holding one attachment), so
+//! that when a crash tears the first write's blob the second finds it stored. A delete is often followed by a write of the same key, so that a version restarted
 //! or reused after a delete shows.
 
 mod large;
