@@ -86,7 +86,12 @@ pub enum Access {
     },
     /// `step` succeeds from every state and leaves it unchanged (an `info` read).
     Neutral,
-    /// Anything else (a mismatched compare-and-set, an append, ...): no reduction applies.
+    /// If it takes effect, `step` sets the state `s` to [`crate::append_value`]`(s, delta)`
+    /// and fails where that is `None` (an `ok` or `info` append of `delta`). Values here
+    /// need not name states one to one: a partition with an append gets only the
+    /// necessary-condition checks that hold for any value (see the checker's reductions).
+    Append(Value),
+    /// Anything else (a mismatched compare-and-set, ...): no reduction applies.
     Opaque,
 }
 

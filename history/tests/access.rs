@@ -89,6 +89,14 @@ fn check_contract<M: Model>(
                         ),
                     }
                 }
+                Access::Append(delta) => {
+                    let appended = history::append_value(&value, &delta);
+                    assert_eq!(
+                        step.map(|next| name(&next)),
+                        appended.map(Some),
+                        "{context}"
+                    );
+                }
                 Access::Opaque => continue,
             }
             checked += 1;

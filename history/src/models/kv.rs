@@ -110,7 +110,7 @@ impl Model for KvMap {
 
     fn access(&self, op: &Operation) -> Access {
         match op.f.as_str() {
-            "append" => Access::Opaque,
+            "append" => Access::Append(op.input.clone()),
             "delete" => Access::Replace {
                 expected: None,
                 new: Value::Nil,

@@ -2,6 +2,7 @@
 //! with growing step budgets, cheapest work first, see `queue`) in parallel, confirm and
 //! shrink the first violation.
 
+mod appends;
 mod bitset;
 mod entries;
 mod memo;

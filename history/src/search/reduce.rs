@@ -31,8 +31,9 @@
 //!    can go at once; and relaxing operations (shrinking) only removes observations too, so
 //!    a core found without them is a core with them.
 //!
-//! Any [`Access::Opaque`] operation in the partition (an append, a compare-and-set that
-//! observed a mismatch — it observes "not `e`", which rule 3 cannot see) turns them all off.
+//! Any [`Access::Opaque`] operation in the partition (a compare-and-set that observed a
+//! mismatch — it observes "not `e`", which rule 3 cannot see) turns them all off. An
+//! [`Access::Append`] turns them off too, and brings the checks of `appends` instead.
 
 use super::bitset::FastHash;
 use crate::{Access, Model, Operation};
@@ -59,12 +60,20 @@ pub(crate) enum Reduction {
 /// Applies the reductions to one partition.
 pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
     let mut accesses: Vec<Access> = Vec::with_capacity(ops.len());
+    let mut appends = false;
     for op in ops {
         match model.access(op) {
             // Stop at the first: the values the others would clone are not needed.
             Access::Opaque => return Reduction::Opaque,
-            access => accesses.push(access),
+            access => {
+                appends |= matches!(access, Access::Append(_));
+                accesses.push(access);
+            }
         }
+    }
+    if appends {
+        // Values no longer name states one to one: only the necessary conditions apply.
+        return super::appends::check(model, ops, &accesses).unwrap_or(Reduction::Opaque);
     }
     if let Some(impossible) = impossible_observation(model, ops, &accesses) {
         return Reduction::Impossible {
@@ -82,7 +91,7 @@ pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
             let droppable = match &accesses[*index] {
                 Access::Neutral => true,
                 Access::Replace { new, .. } => !observed.contains(new),
-                Access::Observe(_) | Access::Opaque => false,
+                Access::Observe(_) | Access::Append(_) | Access::Opaque => false,
             };
             !(is_info && droppable)
         })

@@ -36,7 +36,7 @@ pub(crate) struct Stranded {
 }
 
 impl Stranded {
-    /// `None` when some operation is [`Access::Opaque`].
+    /// `None` when some operation is [`Access::Opaque`] or an append.
     pub(crate) fn build<M: Model>(model: &M, ops: &[&Operation]) -> Option<Stranded> {
         let mut ids: HashMap<Value, u32, FastHash> = HashMap::default();
         let mut id_of = |value: &Value| {
@@ -48,7 +48,7 @@ impl Stranded {
         let mut init_value = UNKNOWN;
         for op in ops {
             let (observed, set) = match model.access(op) {
-                Access::Opaque => return None,
+                Access::Opaque | Access::Append(_) => return None,
                 Access::Observe(value) => (Some(id_of(&value)), None),
                 Access::Replace { expected, new } => {
                     (expected.map(|value| id_of(&value)), Some(id_of(&new)))
