@@ -302,4 +302,47 @@ mod tests {
             true,
         );
     }
+
+    #[test]
+    fn a_precheck_violation_in_a_late_partition_stops_the_check_before_any_search() {
+        let keyed = |key: &str, op: Operation| Operation {
+            key: Some(Value::Str(key.into())),
+            ..op
+        };
+        // Key `a`, first in key order: a violation only a search finds (elements read out of
+        // order). Key `z`: an element never appended, found by the pre-check.
+        let ops = [
+            keyed("a", append(&[1], 0, Some(2))),
+            keyed("a", append(&[2], 3, Some(5))),
+            keyed("z", append(&[9], 3, Some(5))),
+            keyed("a", read(list(&[2, 1]), 6, 8)),
+            keyed("z", read(list(&[9, 8]), 6, 8)),
+        ];
+        let history = crate::History {
+            operations: ops
+                .into_iter()
+                .enumerate()
+                .map(|(id, op)| Operation { id, ..op })
+                .collect(),
+            ..Default::default()
+        };
+        let options = crate::CheckOptions {
+            threads: 1,
+            ..Default::default()
+        };
+        let result = crate::check(&KvMap::default(), &history, &options).unwrap();
+        let crate::Verdict::Violation(violation) = result.verdict else {
+            panic!("not a violation: {:?}", result.verdict);
+        };
+        assert_eq!(violation.partition, Some(Value::Str("z".into())));
+        assert_eq!(violation.core, vec![4]);
+        // Without the `z` read, the search finds the violation of `a`.
+        let mut history = history;
+        history.operations.pop();
+        let result = crate::check(&KvMap::default(), &history, &options).unwrap();
+        let crate::Verdict::Violation(violation) = result.verdict else {
+            panic!("not a violation: {:?}", result.verdict);
+        };
+        assert_eq!(violation.partition, Some(Value::Str("a".into())));
+    }
 }

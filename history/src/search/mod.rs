@@ -1,6 +1,7 @@
-//! `check`: partition the history, settle each partition (a greedy replay, then searches
-//! with growing step budgets, cheapest work first, see `queue`) in parallel, confirm and
-//! shrink the first violation.
+//! `check`: partition the history, apply the linear-time checks to every partition (see
+//! `reduce`; a violation they find stops the check before any search), settle each partition
+//! (a greedy replay, then searches with growing step budgets, cheapest work first, see
+//! `queue`) in parallel, confirm and shrink the first violation.
 
 mod appends;
 mod bitset;
@@ -193,28 +194,53 @@ pub fn check<M: Model>(
         queue::UNBOUNDED_STAGE
     };
     let first_stage = if options.reductions {
-        queue::REPLAY_STAGE
+        queue::PRECHECK_STAGE
     } else {
         search_stage
     };
     let queue = Queue::new(partitions.len(), first_stage);
+    // Each partition's reduction, made in the pre-check stage (with the reductions on).
+    let reductions: Vec<OnceLock<reduce::Reduction>> =
+        partitions.iter().map(|_| OnceLock::new()).collect();
     let worker = || {
         let mut scratch = Scratch::default();
         while let Some(task) = queue.take() {
             let ops = &partitions[task.partition].1;
             // A partition the replay does not settle is searched at once in the first search
             // stage: where a violation is, the replay usually gets stuck.
-            let stage = match task.stage {
-                queue::REPLAY_STAGE if replay::replays(model, ops) => None,
-                queue::REPLAY_STAGE => Some(search_stage),
-                stage => Some(stage),
+            let mut search = |stage: u32| {
+                let steps_max = queue::steps_max(stage, ops.len());
+                let reduction = reductions[task.partition].get();
+                let result = check_partition(
+                    model,
+                    ops,
+                    reduction,
+                    &limits,
+                    options,
+                    steps_max,
+                    &mut scratch,
+                );
+                (result, Some(stage))
             };
-            let result = match stage {
-                None => PartitionResult::Done,
-                Some(stage) => {
-                    let steps_max = queue::steps_max(stage, ops.len());
-                    check_partition(model, ops, &limits, options, steps_max, &mut scratch)
-                }
+            let (result, stage) = match task.stage {
+                queue::PRECHECK_STAGE => match reduce::reduce(model, ops) {
+                    reduce::Reduction::Impossible { core, minimal } => {
+                        let confirmed = shrink::Confirmed {
+                            core,
+                            core_minimal: minimal,
+                        };
+                        let longest = Vec::new();
+                        (PartitionResult::Violation { confirmed, longest }, None)
+                    }
+                    reduction => {
+                        let _ = reductions[task.partition].set(reduction);
+                        queue.put_back(task, queue::REPLAY_STAGE);
+                        continue;
+                    }
+                },
+                queue::REPLAY_STAGE if replay::replays(model, ops) => (PartitionResult::Done, None),
+                queue::REPLAY_STAGE => search(search_stage),
+                stage => search(stage),
             };
             match (result, stage) {
                 (PartitionResult::Deferred, Some(stage)) => queue.put_back(task, stage + 1),
@@ -281,23 +307,26 @@ fn cores() -> usize {
 
 /// Checks one partition; the indices in the result are local to `ops`.
 /// `steps_max`: the stage's bound on the search (not on confirming a violation).
+/// `reduction`: the partition's, when the reductions are on (never `Impossible`: that is
+/// reported in the pre-check stage).
 fn check_partition<M: Model>(
     model: &M,
     ops: &[&Operation],
+    reduction: Option<&reduce::Reduction>,
     limits: &Limits,
     options: &CheckOptions,
     steps_max: Option<u64>,
     scratch: &mut Scratch<M, u128>,
 ) -> PartitionResult {
-    if !options.reductions {
+    let Some(reduction) = reduction.filter(|_| options.reductions) else {
         return search_partition(model, ops, limits, options, steps_max, scratch);
-    }
-    let kept = match reduce::reduce(model, ops) {
+    };
+    let kept = match reduction {
         reduce::Reduction::Impossible { core, minimal } => {
             return PartitionResult::Violation {
                 confirmed: shrink::Confirmed {
-                    core,
-                    core_minimal: minimal,
+                    core: core.clone(),
+                    core_minimal: *minimal,
                 },
                 longest: Vec::new(),
             }

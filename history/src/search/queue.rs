@@ -1,8 +1,10 @@
 //! The order in which a check's workers take up its partitions: cheapest work first.
 //!
-//! Each partition goes through stages. Stage 0 is a greedy replay (see `replay`), which
-//! settles many linearizable partitions. A partition it does not settle is searched at once
-//! (by the same worker, as a violation is usually where a replay gets stuck) in stage 1,
+//! Each partition goes through stages. Stage 0 applies the linear-time checks (see
+//! `reduce`): a violation they find in any partition stops the check before any partition is
+//! replayed or searched. Stage 1 is a greedy replay (see `replay`), which settles many
+//! linearizable partitions. A partition it does not settle is searched at once
+//! (by the same worker, as a violation is usually where a replay gets stuck) in stage 2,
 //! with a small step budget, and each later stage multiplies the budget by
 //! [`BUDGET_GROWTH`] until the last, which is unbounded. A search that runs out of its
 //! budget puts its partition back for the next stage. Workers always take the lowest stage
@@ -26,11 +28,13 @@ const BUDGET_STEPS_BASE: u64 = 256;
 const BUDGET_STEPS_PER_OPERATION: u64 = 8;
 /// The last bounded search stage; the next is unbounded (the deadline and memory budget of
 /// the check still apply).
-const LAST_BOUNDED_STAGE: u32 = 6;
+const LAST_BOUNDED_STAGE: u32 = 7;
+/// The stage that applies the linear-time checks and reductions (see `reduce`).
+pub(crate) const PRECHECK_STAGE: u32 = 0;
 /// The stage that replays.
-pub(crate) const REPLAY_STAGE: u32 = 0;
+pub(crate) const REPLAY_STAGE: u32 = 1;
 /// The first search stage.
-pub(crate) const FIRST_SEARCH_STAGE: u32 = 1;
+pub(crate) const FIRST_SEARCH_STAGE: u32 = 2;
 /// The unbounded search stage.
 pub(crate) const UNBOUNDED_STAGE: u32 = LAST_BOUNDED_STAGE + 1;
 
