@@ -142,7 +142,7 @@ impl Default for FaultWeights {
         FaultWeights {
             kill_one: 4,
             kill_all: 2,
-            pause: 5,
+            pause: 3,
             resume: 3,
             power_cut: 4,
             fsync_eio: 1,
