@@ -244,7 +244,9 @@ mod tests {
         assert_eq!(CutAim::of_seed(16), CutAim::NextLogRound);
         let log = (0..1000).filter(|&s| CutAim::of_seed(s).is_log()).count();
         assert_eq!(log, 450, "three in five of the three in four held cuts");
-        let anywhere = (0..1000).filter(|&s| CutAim::of_seed(s) == CutAim::Anywhere).count();
+        let anywhere = (0..1000)
+            .filter(|&s| CutAim::of_seed(s) == CutAim::Anywhere)
+            .count();
         assert!(anywhere > 150, "most unheld cuts land at a random instant");
     }
 
