@@ -110,7 +110,7 @@ impl RunConfig {
 }
 
 /// One fault as it happened: when (ms after the run started), what, on which process, and the
-/// power cut's seed. Replay applies the same list at the same times.
+/// power cut's or stall's seed. Replay applies the same list at the same times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultRecord {
     /// Milliseconds after the run started.
@@ -119,7 +119,8 @@ pub struct FaultRecord {
     pub kind: FaultKind,
     /// The process slot it hit, for actions on one process.
     pub target: Option<usize>,
-    /// The crash state's seed, for power cuts.
+    /// The seed of a power cut's crash state and aim, or of a stall's aim (a pause recorded
+    /// with a seed is a stall; one without, a plain pause).
     pub crash_seed: Option<u64>,
     /// What happened (recovery time, crash report, why it was skipped).
     pub detail: String,
