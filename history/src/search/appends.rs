@@ -38,40 +38,47 @@ enum Producer<'a> {
     AnyList,
 }
 
-/// What the state may be after an operation with `access` (`None`: it sets nothing).
-fn produces(access: &Access) -> Vec<Producer<'_>> {
+/// What the state may be after an operation with `access` (none: it sets nothing).
+fn produces(access: &Access) -> [Option<Producer<'_>>; 3] {
     match access {
-        Access::Replace { new, .. } => vec![Producer::Exact(new)],
+        Access::Replace { new, .. } => [Some(Producer::Exact(new)), None, None],
         // `append_value`: onto nil the delta itself; strings concatenate; lists extend by a
         // list delta or push any other one.
         Access::Append(delta) => {
-            let mut producers = vec![Producer::Exact(delta)];
+            let exact = Some(Producer::Exact(delta));
             match delta {
-                Value::List(items) => producers.push(match items.last() {
-                    Some(last) => Producer::LastItem(last),
-                    None => Producer::AnyList,
-                }),
-                Value::Str(_) => producers.extend([Producer::AnyString, Producer::LastItem(delta)]),
-                element => producers.push(Producer::LastItem(element)),
+                Value::List(items) => [
+                    exact,
+                    Some(match items.last() {
+                        Some(last) => Producer::LastItem(last),
+                        None => Producer::AnyList,
+                    }),
+                    None,
+                ],
+                Value::Str(_) => [
+                    exact,
+                    Some(Producer::AnyString),
+                    Some(Producer::LastItem(delta)),
+                ],
+                element => [exact, Some(Producer::LastItem(element)), None],
             }
-            producers
         }
-        Access::Observe(_) | Access::Neutral | Access::Opaque => Vec::new(),
+        Access::Observe(_) | Access::Neutral | Access::Opaque => [None, None, None],
     }
 }
 
 /// The producers that could have made `value`.
-fn made_by(value: &Value) -> Vec<Producer<'_>> {
-    let mut producers = vec![Producer::Exact(value)];
+fn made_by(value: &Value) -> [Option<Producer<'_>>; 3] {
+    let exact = Some(Producer::Exact(value));
     match value {
-        Value::List(items) => {
-            producers.push(Producer::AnyList);
-            producers.extend(items.last().map(Producer::LastItem));
-        }
-        Value::Str(_) => producers.push(Producer::AnyString),
-        _ => {}
+        Value::List(items) => [
+            exact,
+            Some(Producer::AnyList),
+            items.last().map(Producer::LastItem),
+        ],
+        Value::Str(_) => [exact, Some(Producer::AnyString), None],
+        _ => [exact, None, None],
     }
-    producers
 }
 
 /// Applies both rules to a partition whose accesses (one per operation) include an append
@@ -81,10 +88,15 @@ pub(crate) fn check<M: Model>(
     ops: &[&Operation],
     accesses: &[Access],
 ) -> Option<Reduction> {
-    let mut setters: HashMap<Producer<'_>, Vec<usize>, FastHash> = HashMap::default();
+    // The setters of each producer, as lists threaded through one vector (no allocation per
+    // producer): `latest` gives a producer's last entry, each entry (operation, previous).
+    let mut latest: HashMap<Producer<'_>, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(ops.len(), FastHash);
+    let mut entries: Vec<(usize, usize)> = Vec::with_capacity(ops.len());
     for (index, access) in accesses.iter().enumerate() {
-        for producer in produces(access) {
-            setters.entry(producer).or_default().push(index);
+        for producer in produces(access).into_iter().flatten() {
+            let previous = latest.insert(producer, entries.len()).unwrap_or(usize::MAX);
+            entries.push((index, previous));
         }
     }
     // Unconditional `ok` overwrites by call time, with the suffix minimum of their returns.
@@ -112,8 +124,12 @@ pub(crate) fn check<M: Model>(
             return None;
         };
         candidates.clear();
-        for producer in made_by(seen) {
-            candidates.extend(setters.get(&producer).into_iter().flatten());
+        for producer in made_by(seen).into_iter().flatten() {
+            let mut entry = latest.get(&producer).copied().unwrap_or(usize::MAX);
+            while let Some((setter, previous)) = entries.get(entry) {
+                candidates.push(*setter);
+                entry = *previous;
+            }
         }
         candidates.sort_unstable();
         candidates.dedup();
