@@ -29,7 +29,11 @@
 //! whose every setter was overwritten by an `ok` operation that returned before it was
 //! called (a stale read); `info` operations that nothing observes are dropped; and the
 //! search rejects a step that leaves a value while an `ok` operation still has to observe it
-//! and no operation that sets it is left.
+//! and no operation that sets it is left. A partition with appends ([`Access::Append`], the
+//! `kv` model's lists and strings) gets the first two only, in a coarser form (a read of
+//! something no write or append could have made; a read of a value whose every possible
+//! maker was overwritten before it was called). These linear-time checks run over every
+//! partition before any partition is searched.
 //!
 //! What it does not check: only linearizability of single operations against the model
 //! (no serializability anomalies beyond what a `txn` model expresses, no session guarantees,
