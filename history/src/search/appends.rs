@@ -187,7 +187,8 @@ pub(crate) fn check<M: Model>(
 #[cfg(test)]
 mod tests {
     use super::super::reduce::{reduce, Reduction};
-    use crate::{KvMap, Operation, Outcome, Value};
+    use super::super::test_ops::operation;
+    use crate::{KvMap, Operation, Value};
 
     fn op(
         f: &str,
@@ -196,22 +197,15 @@ mod tests {
         call_ns: u64,
         ret: Option<u64>,
     ) -> Operation {
-        Operation {
-            id: 0,
-            process: 0,
-            f: f.into(),
-            key: Some(Value::Str("k".into())),
+        operation(
+            0,
+            f,
+            Some(Value::Str("k".into())),
             input,
             output,
-            outcome: if ret.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::Info
-            },
             call_ns,
-            return_ns: ret,
-            line: 1,
-        }
+            ret,
+        )
     }
 
     fn list(items: &[i64]) -> Value {

@@ -102,26 +102,12 @@ impl Entries {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_ops::operation;
     use super::*;
-    use crate::{Outcome, Value};
+    use crate::Value;
 
     fn op(id: usize, call_ns: u64, return_ns: Option<u64>) -> Operation {
-        Operation {
-            id,
-            process: id as u64,
-            f: "read".into(),
-            key: None,
-            input: Value::Nil,
-            output: None,
-            outcome: if return_ns.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::Info
-            },
-            call_ns,
-            return_ns,
-            line: id + 1,
-        }
+        operation(id, "read", None, Value::Nil, None, call_ns, return_ns)
     }
 
     fn walk(entries: &Entries) -> Vec<(u32, bool)> {

@@ -12,6 +12,8 @@ mod reduce;
 mod replay;
 mod shrink;
 mod stranded;
+#[cfg(test)]
+mod test_ops;
 mod wgl;
 
 pub(crate) use bitset::FastHash;

@@ -219,8 +219,9 @@ fn stale_observation<M: Model>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_ops::operation;
     use super::*;
-    use crate::{Outcome, Register, Value};
+    use crate::{Register, Value};
 
     fn op(
         f: &str,
@@ -229,22 +230,7 @@ mod tests {
         call_ns: u64,
         ret: Option<u64>,
     ) -> Operation {
-        Operation {
-            id: 0,
-            process: 0,
-            f: f.into(),
-            key: None,
-            input,
-            output,
-            outcome: if ret.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::Info
-            },
-            call_ns,
-            return_ns: ret,
-            line: 1,
-        }
+        operation(0, f, None, input, output, call_ns, ret)
     }
 
     #[test]

@@ -154,31 +154,19 @@ impl Choice<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_ops::operation;
     use super::*;
     use crate::search::{check, CheckOptions, Verdict};
-    use crate::{History, Outcome, Value};
+    use crate::{History, Value};
 
     fn op(id: usize, f: &str, value: i64, call_ns: u64, return_ns: Option<u64>) -> Operation {
-        Operation {
-            id,
-            process: id as u64,
-            f: f.into(),
-            key: None,
-            input: if f == "write" {
-                Value::Int(value)
-            } else {
-                Value::Nil
-            },
-            output: return_ns.map(|_| Value::Int(value)),
-            outcome: if return_ns.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::Info
-            },
-            call_ns,
-            return_ns,
-            line: id + 1,
-        }
+        let input = if f == "write" {
+            Value::Int(value)
+        } else {
+            Value::Nil
+        };
+        let output = return_ns.map(|_| Value::Int(value));
+        operation(id, f, None, input, output, call_ns, return_ns)
     }
 
     #[test]
