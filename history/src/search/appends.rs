@@ -20,7 +20,7 @@
 //!    core.
 
 use super::bitset::FastHash;
-use super::reduce::Reduction;
+use super::reduce::{Overwriters, Reduction};
 use crate::{Access, Model, Operation, Value};
 use std::collections::HashMap;
 
@@ -99,22 +99,7 @@ pub(crate) fn check<M: Model>(
             entries.push((index, previous));
         }
     }
-    // Unconditional `ok` overwrites by call time, with the suffix minimum of their returns.
-    let mut overwriters: Vec<(u64, u64, usize)> = ops
-        .iter()
-        .zip(accesses)
-        .enumerate()
-        .filter_map(|(index, (op, access))| match (access, op.return_ns) {
-            (Access::Replace { .. }, Some(return_ns)) => Some((op.call_ns, return_ns, index)),
-            _ => None,
-        })
-        .collect();
-    overwriters.sort_unstable();
-    let mut earliest_return = vec![(u64::MAX, usize::MAX); overwriters.len() + 1];
-    for position in (0..overwriters.len()).rev() {
-        let (_, return_ns, index) = overwriters[position];
-        earliest_return[position] = earliest_return[position + 1].min((return_ns, index));
-    }
+    let overwriters = Overwriters::new(ops, accesses);
     let init = model.init();
     let mut candidates: Vec<usize> = Vec::new();
     (0..ops.len()).find_map(|index| {
@@ -159,16 +144,7 @@ pub(crate) fn check<M: Model>(
         if info_setter {
             return None;
         }
-        let after = match last_set_ns {
-            Some(last_set_ns) => {
-                overwriters.partition_point(|(call_ns, _, _)| *call_ns <= last_set_ns)
-            }
-            None => 0,
-        };
-        let (overwriter_return_ns, overwriter) = earliest_return[after];
-        if overwriter_return_ns >= op.call_ns {
-            return None;
-        }
+        let overwriter = overwriters.returned_before(last_set_ns, op.call_ns)?;
         // 1-minimal when relaxing any setter lets it make `v` again after the overwrite: so
         // when each replaces the state with `v` (an append needs the state it extends), and
         // the overwrite requires nothing.
