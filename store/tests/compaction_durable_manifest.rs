@@ -4,6 +4,8 @@
 //! make that manifest durable (`ManifestStore::read_durable`), or after a power cut the store
 //! falls back to no manifest and a log whose first segments are gone.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,14 +17,12 @@ use store::{Store, StoreOptions};
 
 fn options(io: Arc<dyn Io>) -> StoreOptions {
     StoreOptions {
-        io,
-        idle_release_ms: 600_000,
-        lease_ms: 200,
         wal: WalOptions {
+            // A few records per segment, so a snapshot covers sealed segments.
             segment_max_bytes: 200,
             ..WalOptions::default()
         },
-        ..StoreOptions::default()
+        ..common::sim_options(io, 200)
     }
 }
 

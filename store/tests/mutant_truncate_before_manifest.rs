@@ -7,6 +7,8 @@
 //! Clean code deletes the segments only after the manifest is durable, so the same crash
 //! leaves the old manifest and the whole log.
 
+mod common;
+
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,16 +128,13 @@ impl Io for DiesAtManifestWrite {
 
 fn options(io: Arc<dyn Io>) -> StoreOptions {
     StoreOptions {
-        io,
-        idle_release_ms: 600_000,
-        // The dead process never releases its lease: the restart takes it over once it expires.
-        lease_ms: 300,
         wal: WalOptions {
-            // A few records per segment, so the snapshot covers sealed segments.
+            // A few records per segment, so a snapshot covers sealed segments.
             segment_max_bytes: 200,
             ..WalOptions::default()
         },
-        ..StoreOptions::default()
+        // The dead process never releases its lease: the restart takes it over once it expires.
+        ..common::sim_options(io, 300)
     }
 }
 
