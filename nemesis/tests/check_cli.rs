@@ -186,6 +186,37 @@ fn store_model_judges_a_store_history() {
     assert_eq!(code, 1, "{stdout}{stderr}");
 }
 
+/// A recorded `batch` is split into its per-key operations, as a run's checks split it, so a
+/// history from a bundle can be checked on its own with `--model store`.
+#[test]
+fn store_model_splits_a_recorded_batch_per_key() {
+    let directory = tempfile::tempdir().unwrap();
+    let lines = |read_version: u64| {
+        format!(
+            concat!(
+                r#"{{"process":0,"type":"invoke","f":"batch","value":[["put","a","x"],["put","b","y"]]}}"#,
+                "\n",
+                r#"{{"process":0,"type":"ok","f":"batch","value":5}}"#,
+                "\n",
+                r#"{{"process":1,"type":"invoke","f":"get","key":"b"}}"#,
+                "\n",
+                r#"{{"process":1,"type":"ok","f":"get","key":"b","value":["y",{}]}}"#,
+                "\n",
+            ),
+            read_version
+        )
+    };
+    let good = directory.path().join("good.jsonl");
+    std::fs::write(&good, lines(5)).unwrap();
+    let (code, stdout, stderr) = faultline_check(&[path(&good), "--model", "store"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The read names a version the batch did not give key b.
+    let bad = directory.path().join("bad.jsonl");
+    std::fs::write(&bad, lines(4)).unwrap();
+    let (code, stdout, stderr) = faultline_check(&[path(&bad), "--model", "store"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+}
+
 #[test]
 fn a_directory_that_is_not_a_bundle_exits_3() {
     let directory = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@
 use anyhow::Context;
 use history::report::{html, text, ReportInput};
 use history::{CheckOptions, History, ModelKind, Value, Verdict};
-use nemesis::runner::checks::CheckStatus;
+use nemesis::runner::checks::{per_key_history, CheckStatus};
 use nemesis::runner::model::StoreModel;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -178,13 +178,14 @@ fn check_bundle(bundle: &Path) -> anyhow::Result<u8> {
 /// The name of the store protocol's model, which lives in the runner.
 const STORE_MODEL: &str = "store";
 
-/// A history of the store's line protocol, checked with the runner's store model.
+/// A history of the store's line protocol, checked with the runner's store model as a run's
+/// checks do: each `batch` split into its per-key operations first.
 fn check_store_history(args: &CheckArgs) -> Result<(History, history::CheckResult), BadInput> {
     if args.init.is_some() {
         return bad("--init: the store model has no initial value");
     }
     let options = options_of(args)?;
-    let history = read_history(&args.file, &format_of(args), true)?;
+    let history = per_key_history(&read_history(&args.file, &format_of(args), true)?);
     let result = history::check(&StoreModel, &history, &options)
         .or_else(|error| bad(format!("{}: {error}", args.file.display())))?;
     Ok((history, result))
