@@ -50,8 +50,10 @@ pub trait Model: Sync {
 
     /// How `op` reads and writes a single-valued state, for the checker's reductions (see
     /// [`Access`]). The default, [`Access::Opaque`], switches them off for the partition;
-    /// return anything else only where the contract of that variant holds exactly.
-    fn access(&self, _op: &Operation) -> Access {
+    /// return anything else only where the contract of that variant holds exactly. Borrow the
+    /// values from `op` where they are its own (`Cow::Borrowed(&op.input)`): the checker asks
+    /// this of every operation, and a copy of each value would cost it much of its time.
+    fn access<'a>(&self, _op: &'a Operation) -> Access<'a> {
         Access::Opaque
     }
 
@@ -68,10 +70,13 @@ pub trait Model: Sync {
 /// every operation declares an access other than `Opaque`, every reachable state has one
 /// value and distinct states have distinct values (a register's value; a versioned object's
 /// `[value, version]`; a mutex's holder).
+///
+/// The values are borrowed from the operation where they can be (`'a` is the operation's
+/// lifetime) and owned where the model makes them (a versioned object's `[value, version]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Access {
+pub enum Access<'a> {
     /// `step` succeeds iff the state equals the value, and leaves it unchanged (an `ok` read).
-    Observe(Value),
+    Observe(Cow<'a, Value>),
     /// If it takes effect, `step` requires the state to equal `expected` (when given) and sets
     /// it to `new`; for an `info` operation whose `expected` differs from the state, `step`
     /// may only leave the state unchanged (as if it had not happened) or fail. An `ok` write,
@@ -80,9 +85,9 @@ pub enum Access {
     /// version is not above the current one); an `info` one may not.
     Replace {
         /// The state required before, if any.
-        expected: Option<Value>,
+        expected: Option<Cow<'a, Value>>,
         /// The state after.
-        new: Value,
+        new: Cow<'a, Value>,
     },
     /// `step` succeeds from every state and leaves it unchanged (an `info` read).
     Neutral,
@@ -90,7 +95,7 @@ pub enum Access {
     /// and fails where that is `None` (an `ok` or `info` append of `delta`). Values here
     /// need not name states one to one: a partition with an append gets only the
     /// necessary-condition checks that hold for any value (see the checker's reductions).
-    Append(Value),
+    Append(Cow<'a, Value>),
     /// Anything else (a mismatched compare-and-set, ...): no reduction applies.
     Opaque,
 }

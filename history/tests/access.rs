@@ -71,14 +71,16 @@ fn check_contract<M: Model>(
             );
             match model.access(op) {
                 Access::Observe(seen) => {
-                    assert_eq!(step.is_some(), value == seen, "{context}");
+                    assert_eq!(step.is_some(), value == *seen, "{context}");
                     assert!(step.iter().all(|next| next == state), "{context}");
                 }
                 Access::Neutral => assert_eq!(step.as_ref(), Some(state), "{context}"),
                 Access::Replace { expected, new } => {
-                    let applies = expected.as_ref().is_none_or(|expected| *expected == value);
+                    let applies = expected.as_ref().is_none_or(|expected| **expected == value);
                     match step {
-                        Some(next) if applies => assert_eq!(name(&next), Some(new), "{context}"),
+                        Some(next) if applies => {
+                            assert_eq!(name(&next), Some(new.into_owned()), "{context}")
+                        }
                         Some(next) => {
                             assert!(op.outcome == Outcome::Info && next == *state, "{context}")
                         }

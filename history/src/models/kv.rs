@@ -3,6 +3,7 @@
 use super::register::{cas_pair, register_access, register_step};
 use crate::search::FastHash;
 use crate::{Access, Model, Operation, Value};
+use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -108,12 +109,12 @@ impl Model for KvMap {
         }
     }
 
-    fn access(&self, op: &Operation) -> Access {
+    fn access<'a>(&self, op: &'a Operation) -> Access<'a> {
         match op.f.as_str() {
-            "append" => Access::Append(op.input.clone()),
+            "append" => Access::Append(Cow::Borrowed(&op.input)),
             "delete" => Access::Replace {
                 expected: None,
-                new: Value::Nil,
+                new: Cow::Owned(Value::Nil),
             },
             _ => register_access(op),
         }

@@ -1,6 +1,7 @@
 //! A mutex that knows its holder.
 
 use crate::{Access, Model, Operation, Value};
+use std::borrow::Cow;
 
 /// A mutex (`mutex`): `acquire` succeeds only when free and makes the calling process the
 /// holder; `release` succeeds only when the calling process holds it.
@@ -35,16 +36,16 @@ impl Model for Mutex {
 
     /// Both operations compare the holder and replace it, `ok` or `info` alike (an `info`
     /// one that does not apply here is simply not linearized here).
-    fn access(&self, op: &Operation) -> Access {
+    fn access<'a>(&self, op: &'a Operation) -> Access<'a> {
         let caller = Some(op.process);
         match op.f.as_str() {
             "acquire" => Access::Replace {
-                expected: Some(holder_value(None)),
-                new: holder_value(caller),
+                expected: Some(Cow::Owned(holder_value(None))),
+                new: Cow::Owned(holder_value(caller)),
             },
             "release" => Access::Replace {
-                expected: Some(holder_value(caller)),
-                new: holder_value(None),
+                expected: Some(Cow::Owned(holder_value(caller))),
+                new: Cow::Owned(holder_value(None)),
             },
             _ => Access::Opaque,
         }

@@ -1,6 +1,7 @@
 //! Registers: read / write, and compare-and-set for the CAS register.
 
 use crate::{Access, Model, Operation, Outcome, Value};
+use std::borrow::Cow;
 
 /// A single register (`register`), or one with compare-and-set (`cas-register`).
 ///
@@ -48,13 +49,13 @@ pub(crate) fn register_step(state: &Value, op: &Operation) -> Option<Value> {
 
 /// The [`Access`] of a register operation (shared with the key-value map); it mirrors
 /// [`register_step`] case by case.
-pub(crate) fn register_access(op: &Operation) -> Access {
+pub(crate) fn register_access(op: &Operation) -> Access<'_> {
     match (op.f.as_str(), &op.output) {
-        ("read" | "get", Some(seen)) => Access::Observe(seen.clone()),
+        ("read" | "get", Some(seen)) => Access::Observe(Cow::Borrowed(seen)),
         ("read" | "get", None) => Access::Neutral,
         ("write" | "put", _) => Access::Replace {
             expected: None,
-            new: op.input.clone(),
+            new: Cow::Borrowed(&op.input),
         },
         // A recorded mismatch observes "not `expected`"; an `ok` cas without a result could
         // have been a mismatch.
@@ -62,8 +63,8 @@ pub(crate) fn register_access(op: &Operation) -> Access {
         ("cas", None) if op.outcome != Outcome::Info => Access::Opaque,
         ("cas", _) => match cas_pair(&op.input) {
             Ok((expected, new)) => Access::Replace {
-                expected: Some(expected.clone()),
-                new: new.clone(),
+                expected: Some(Cow::Borrowed(expected)),
+                new: Cow::Borrowed(new),
             },
             Err(_) => Access::Opaque,
         },
@@ -82,7 +83,7 @@ impl Model for Register {
         register_step(state, op)
     }
 
-    fn access(&self, op: &Operation) -> Access {
+    fn access<'a>(&self, op: &'a Operation) -> Access<'a> {
         register_access(op)
     }
 

@@ -3,6 +3,7 @@
 
 use super::kv::append_value;
 use crate::{Access, Model, Operation, Value};
+use std::borrow::Cow;
 
 /// Versioned objects (`versioned`), one per key, as the store serves them.
 ///
@@ -144,9 +145,10 @@ impl Model for VersionedObject {
     /// it (failing when that version is not above the current one). A patch (its value
     /// depends on the state), a write whose version is unknown, a cas and a "not-modified"
     /// are opaque: a partition with one of them is searched without reductions.
-    fn access(&self, op: &Operation) -> Access {
-        let versioned =
-            |value: &Value, version: i64| Value::List(vec![value.clone(), Value::Int(version)]);
+    fn access<'a>(&self, op: &'a Operation) -> Access<'a> {
+        let versioned = |value: &Value, version: i64| {
+            Cow::Owned(Value::List(vec![value.clone(), Value::Int(version)]))
+        };
         match (op.f.as_str(), op.output.as_ref()) {
             ("get" | "get_if_modified", None) => Access::Neutral,
             ("get", Some(result)) => match value_and_version(result) {

@@ -39,12 +39,13 @@ enum Producer<'a> {
 }
 
 /// What the state may be after an operation with `access` (none: it sets nothing).
-fn produces(access: &Access) -> [Option<Producer<'_>>; 3] {
+fn produces<'a>(access: &'a Access<'_>) -> [Option<Producer<'a>>; 3] {
     match access {
         Access::Replace { new, .. } => [Some(Producer::Exact(new)), None, None],
         // `append_value`: onto nil the delta itself; strings concatenate; lists extend by a
         // list delta or push any other one.
         Access::Append(delta) => {
+            let delta: &Value = delta;
             let exact = Some(Producer::Exact(delta));
             match delta {
                 Value::List(items) => [
@@ -86,7 +87,7 @@ fn made_by(value: &Value) -> [Option<Producer<'_>>; 3] {
 pub(crate) fn check<M: Model>(
     model: &M,
     ops: &[&Operation],
-    accesses: &[Access],
+    accesses: &[Access<'_>],
 ) -> Option<Reduction> {
     // The setters of each producer, as lists threaded through one vector (no allocation per
     // producer): `latest` gives a producer's last entry, each entry (operation, previous).

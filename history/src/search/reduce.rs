@@ -37,7 +37,7 @@
 
 use super::bitset::FastHash;
 use crate::{Access, Model, Operation};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// What the reductions made of a partition.
 #[derive(Debug, PartialEq, Eq)]
@@ -75,22 +75,22 @@ pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
         // Values no longer name states one to one: only the necessary conditions apply.
         return super::appends::check(model, ops, &accesses).unwrap_or(Reduction::Opaque);
     }
-    if let Some(impossible) = impossible_observation(model, ops, &accesses) {
+    let values = Values::new(ops, &accesses);
+    if let Some(impossible) = impossible_observation(model, ops, &accesses, &values) {
         return Reduction::Impossible {
             core: vec![impossible],
             minimal: true,
         };
     }
-    if let Some(impossible) = stale_observation(model, ops, &accesses) {
+    if let Some(impossible) = stale_observation(model, ops, &accesses, &values) {
         return impossible;
     }
-    let observed: HashSet<&crate::Value, FastHash> = accesses.iter().filter_map(observes).collect();
     let kept = (0..ops.len())
         .filter(|index| {
             let is_info = ops[*index].return_ns.is_none();
             let droppable = match &accesses[*index] {
                 Access::Neutral => true,
-                Access::Replace { new, .. } => !observed.contains(new),
+                Access::Replace { new, .. } => !values.facts[new.as_ref()].observed,
                 Access::Observe(_) | Access::Append(_) | Access::Opaque => false,
             };
             !(is_info && droppable)
@@ -100,7 +100,7 @@ pub(crate) fn reduce<M: Model>(model: &M, ops: &[&Operation]) -> Reduction {
 }
 
 /// The value an access requires the state to hold, if any.
-fn observes(access: &Access) -> Option<&crate::Value> {
+fn observes<'a>(access: &'a Access<'_>) -> Option<&'a crate::Value> {
     match access {
         Access::Observe(value) => Some(value),
         Access::Replace {
@@ -111,20 +111,73 @@ fn observes(access: &Access) -> Option<&crate::Value> {
     }
 }
 
+/// What the operations of a partition do with one value.
+struct ValueFacts {
+    /// The earliest call of an operation that sets it (`u64::MAX`: none).
+    first_set_ns: u64,
+    /// The last entry of its setters in [`Values::setters`] (`usize::MAX`: none).
+    last_setter: usize,
+    /// Whether some operation requires it (reads it, expects it in a compare-and-set).
+    observed: bool,
+}
+
+/// Every value a partition sets or requires, found in one pass over its accesses (one hash
+/// per value an access names, no allocation per value).
+struct Values<'a> {
+    facts: HashMap<&'a crate::Value, ValueFacts, FastHash>,
+    /// The setters of each value as lists threaded through one vector: (operation, previous
+    /// entry of the same value, `usize::MAX` at the first).
+    setters: Vec<(usize, usize)>,
+}
+
+impl<'a> Values<'a> {
+    fn new(ops: &[&Operation], accesses: &'a [Access<'_>]) -> Values<'a> {
+        let mut values = Values {
+            facts: HashMap::with_capacity_and_hasher(ops.len(), FastHash),
+            setters: Vec::with_capacity(ops.len()),
+        };
+        for (index, (op, access)) in ops.iter().zip(accesses).enumerate() {
+            if let Access::Replace { new, .. } = access {
+                let entry = values.setters.len();
+                let facts = values.fact_mut(new);
+                facts.first_set_ns = facts.first_set_ns.min(op.call_ns);
+                let previous = std::mem::replace(&mut facts.last_setter, entry);
+                values.setters.push((index, previous));
+            }
+            if let Some(required) = observes(access) {
+                values.fact_mut(required).observed = true;
+            }
+        }
+        values
+    }
+
+    fn fact_mut(&mut self, value: &'a crate::Value) -> &mut ValueFacts {
+        self.facts.entry(value).or_insert(ValueFacts {
+            first_set_ns: u64::MAX,
+            last_setter: usize::MAX,
+            observed: false,
+        })
+    }
+
+    /// The operations that set `value`, latest first.
+    fn setters_of(&self, value: &crate::Value) -> impl Iterator<Item = usize> + '_ {
+        let mut entry = self.facts.get(value).map_or(usize::MAX, |f| f.last_setter);
+        std::iter::from_fn(move || {
+            let (setter, previous) = *self.setters.get(entry)?;
+            entry = previous;
+            Some(setter)
+        })
+    }
+}
+
 /// The first `ok` operation requiring a value that is not the initial state and that no
 /// operation called before it returns sets.
 fn impossible_observation<M: Model>(
     model: &M,
     ops: &[&Operation],
-    accesses: &[Access],
+    accesses: &[Access<'_>],
+    values: &Values<'_>,
 ) -> Option<usize> {
-    let mut first_set_ns: HashMap<&crate::Value, u64, FastHash> = HashMap::default();
-    for (op, access) in ops.iter().zip(accesses) {
-        if let Access::Replace { new, .. } = access {
-            let earliest = first_set_ns.entry(new).or_insert(op.call_ns);
-            *earliest = (*earliest).min(op.call_ns);
-        }
-    }
     let init = model.init();
     (0..ops.len()).find(|index| {
         let op = ops[*index];
@@ -136,12 +189,10 @@ fn impossible_observation<M: Model>(
         };
         // A compare-and-set of `v` to `v` could set what it requires itself: left to search.
         let sets_itself =
-            matches!(&accesses[*index], Access::Replace { new, .. } if new == required);
+            matches!(&accesses[*index], Access::Replace { new, .. } if **new == *required);
         !sets_itself
+            && values.facts[required].first_set_ns > return_ns
             && model.step(&init, op).is_none()
-            && first_set_ns
-                .get(required)
-                .is_none_or(|call_ns| *call_ns > return_ns)
     })
 }
 
@@ -149,15 +200,10 @@ fn impossible_observation<M: Model>(
 fn stale_observation<M: Model>(
     model: &M,
     ops: &[&Operation],
-    accesses: &[Access],
+    accesses: &[Access<'_>],
+    values: &Values<'_>,
 ) -> Option<Reduction> {
     let overwriters = Overwriters::new(ops, accesses);
-    let mut setters: HashMap<&crate::Value, Vec<usize>, FastHash> = HashMap::default();
-    for (index, access) in accesses.iter().enumerate() {
-        if let Access::Replace { new, .. } = access {
-            setters.entry(new).or_default().push(index);
-        }
-    }
     let init = model.init();
     (0..ops.len()).find_map(|index| {
         let op = ops[index];
@@ -165,15 +211,15 @@ fn stale_observation<M: Model>(
         let required = observes(&accesses[index])?;
         let mut core = Vec::new();
         let mut last_set_ns = None;
-        for setter in setters.get(required).into_iter().flatten() {
-            let setter_op = ops[*setter];
-            if *setter == index || setter_op.call_ns > return_ns {
+        for setter in values.setters_of(required) {
+            let setter_op = ops[setter];
+            if setter == index || setter_op.call_ns > return_ns {
                 continue;
             }
             // An `info` setter may take effect at any time after its call.
             let setter_return_ns = setter_op.return_ns?;
             last_set_ns = last_set_ns.max(Some(setter_return_ns));
-            core.push(*setter);
+            core.push(setter);
         }
         if core.is_empty() && model.step(&init, op).is_none() {
             return None; // No setter and not the initial state: rule 1's case.
@@ -202,7 +248,7 @@ pub(super) struct Overwriters {
 }
 
 impl Overwriters {
-    pub(super) fn new(ops: &[&Operation], accesses: &[Access]) -> Self {
+    pub(super) fn new(ops: &[&Operation], accesses: &[Access<'_>]) -> Self {
         let mut by_call: Vec<(u64, u64, usize)> = ops
             .iter()
             .zip(accesses)

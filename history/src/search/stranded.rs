@@ -16,6 +16,7 @@
 
 use super::bitset::FastHash;
 use crate::{Access, Model, Operation, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// No value (or an unknown one).
@@ -39,9 +40,9 @@ impl Stranded {
     /// `None` when some operation is [`Access::Opaque`] or an append.
     pub(crate) fn build<M: Model>(model: &M, ops: &[&Operation]) -> Option<Stranded> {
         let mut ids: HashMap<Value, u32, FastHash> = HashMap::default();
-        let mut id_of = |value: &Value| {
+        let mut id_of = |value: Cow<'_, Value>| {
             let next = ids.len() as u32;
-            *ids.entry(value.clone()).or_insert(next)
+            *ids.entry(value.into_owned()).or_insert(next)
         };
         let (mut observes, mut sets) = (Vec::new(), Vec::new());
         let init = model.init();
@@ -49,10 +50,8 @@ impl Stranded {
         for op in ops {
             let (observed, set) = match model.access(op) {
                 Access::Opaque | Access::Append(_) => return None,
-                Access::Observe(value) => (Some(id_of(&value)), None),
-                Access::Replace { expected, new } => {
-                    (expected.map(|value| id_of(&value)), Some(id_of(&new)))
-                }
+                Access::Observe(value) => (Some(id_of(value)), None),
+                Access::Replace { expected, new } => (expected.map(&mut id_of), Some(id_of(new))),
                 Access::Neutral => (None, None),
             };
             let must_happen = op.return_ns.is_some();
