@@ -33,19 +33,8 @@ impl Entries {
 
     /// Makes this the list of `ops`, reusing the vectors' memory.
     pub(crate) fn rebuild(&mut self, ops: &[&Operation]) {
-        // (time, kind, op) packed in one word pair: kind 0 call, 1 return, 2 `info` return;
-        // so at one instant calls come first (concurrent) and `info` returns last, even
-        // against a return at u64::MAX.
-        let order = &mut self.order;
-        order.clear();
-        order.reserve(ops.len() * 2);
-        for (index, op) in ops.iter().enumerate() {
-            let index = index as u128;
-            order.push(u128::from(op.call_ns) << 64 | index);
-            let kind: u128 = if op.return_ns.is_some() { 1 } else { 2 };
-            order.push(u128::from(op.return_ns.unwrap_or(u64::MAX)) << 64 | kind << 32 | index);
-        }
-        order.sort_unstable();
+        self.sort_events(ops);
+        let order = &self.order;
         let len = order.len() + 1;
         self.next.clear();
         self.next.extend(1..=len as u32);
@@ -74,6 +63,46 @@ impl Entries {
             } else {
                 call_entry[op as usize] = entry;
             }
+        }
+    }
+
+    /// Fills `order` with the events of `ops` sorted: (time, kind, op) packed in one word
+    /// pair, kind 0 call, 1 return, 2 `info` return; so at one instant calls come first
+    /// (concurrent) and `info` returns last, even against a return at u64::MAX. Operations
+    /// come in call order (a history's, or a subset of it), so only the returns are sorted
+    /// and merged with the calls; in any other order, all events are sorted.
+    fn sort_events(&mut self, ops: &[&Operation]) {
+        let call = |(index, op): (usize, &&Operation)| u128::from(op.call_ns) << 64 | index as u128;
+        let order = &mut self.order;
+        order.clear();
+        order.reserve(ops.len() * 2);
+        order.extend(ops.iter().enumerate().map(|(index, op)| {
+            let kind: u128 = if op.return_ns.is_some() { 1 } else { 2 };
+            u128::from(op.return_ns.unwrap_or(u64::MAX)) << 64 | kind << 32 | index as u128
+        }));
+        if !ops.is_sorted_by_key(|op| op.call_ns) {
+            order.extend(ops.iter().enumerate().map(call));
+            order.sort_unstable();
+            return;
+        }
+        order.sort_unstable();
+        // Merge from the back into room after the returns: calls are sorted already.
+        let returns = ops.len();
+        order.resize(returns * 2, 0);
+        let (mut next_call, mut next_return) = (returns, returns);
+        for slot in (0..returns * 2).rev() {
+            let take_call = next_return == 0
+                || (next_call > 0 && {
+                    let candidate = call((next_call - 1, &ops[next_call - 1]));
+                    candidate > order[next_return - 1]
+                });
+            order[slot] = if take_call {
+                next_call -= 1;
+                call((next_call, &ops[next_call]))
+            } else {
+                next_return -= 1;
+                order[next_return]
+            };
         }
     }
 
@@ -146,5 +175,38 @@ mod tests {
         );
         entries.unlift(call_of_2);
         assert_eq!(walk(&entries), order);
+    }
+
+    #[test]
+    fn merged_calls_and_returns_give_the_order_of_a_full_sort() {
+        // Calls in order, with ties, returns out of order, an `info` one; then the same
+        // operations out of call order, which take the full sort.
+        let times = [
+            (1, Some(9)),
+            (1, Some(4)),
+            (3, None),
+            (3, Some(3)),
+            (5, Some(6)),
+        ];
+        let ops: Vec<Operation> = (0..times.len())
+            .map(|id| op(id, times[id].0, times[id].1))
+            .collect();
+        for refs in [
+            ops.iter().collect::<Vec<_>>(),
+            ops.iter().rev().collect::<Vec<_>>(),
+        ] {
+            let mut expected: Vec<(u64, u32, u32)> = Vec::new();
+            for (index, op) in refs.iter().enumerate() {
+                let kind = if op.return_ns.is_some() { 1 } else { 2 };
+                expected.push((op.call_ns, 0, index as u32));
+                expected.push((op.return_ns.unwrap_or(u64::MAX), kind, index as u32));
+            }
+            expected.sort_unstable();
+            let walked: Vec<(u32, bool)> = expected
+                .iter()
+                .map(|(_, kind, index)| (*index, *kind == 0))
+                .collect();
+            assert_eq!(walk(&Entries::build(&refs)), walked);
+        }
     }
 }
