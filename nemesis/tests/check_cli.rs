@@ -157,64 +157,50 @@ fn bad_input_exits_3_naming_file_line_and_field() {
     assert!(stderr.contains("line 1"), "{stderr}");
 }
 
+/// A store history: process 0 runs the write `invoke` / `ok` (two JSON lines), then process 1
+/// reads `key` and sees `value` at `read_version`.
+fn write_then_read(invoke: &str, ok: &str, key: &str, value: &str, read_version: u64) -> String {
+    let read = format!(r#""f":"get","key":"{key}""#);
+    [
+        format!(r#"{{"process":0,"type":"invoke",{invoke}}}"#),
+        format!(r#"{{"process":0,"type":"ok",{ok}}}"#),
+        format!(r#"{{"process":1,"type":"invoke",{read}}}"#),
+        format!(r#"{{"process":1,"type":"ok",{read},"value":["{value}",{read_version}]}}"#),
+    ]
+    .map(|line| line + "\n")
+    .concat()
+}
+
+/// Checks the store history `lines(good)` and then `lines(bad)` with `--model store`: the
+/// first must exit 0 and the second 1.
+fn store_history_passes_then_fails(lines: impl Fn(u64) -> String, good: u64, bad: u64) {
+    let directory = tempfile::tempdir().unwrap();
+    for (version, expected) in [(good, 0), (bad, 1)] {
+        let file = directory.path().join(format!("history-{version}.jsonl"));
+        std::fs::write(&file, lines(version)).unwrap();
+        let (code, stdout, stderr) = faultline_check(&[path(&file), "--model", "store"]);
+        assert_eq!(code, expected, "version {version}: {stdout}{stderr}");
+    }
+}
+
 #[test]
 fn store_model_judges_a_store_history() {
-    let directory = tempfile::tempdir().unwrap();
-    let lines = |read_version: u64| {
-        format!(
-            concat!(
-                r#"{{"process":0,"type":"invoke","f":"put","key":"k","value":"a"}}"#,
-                "\n",
-                r#"{{"process":0,"type":"ok","f":"put","key":"k","value":3}}"#,
-                "\n",
-                r#"{{"process":1,"type":"invoke","f":"get","key":"k"}}"#,
-                "\n",
-                r#"{{"process":1,"type":"ok","f":"get","key":"k","value":["a",{}]}}"#,
-                "\n",
-            ),
-            read_version
-        )
-    };
-    let good = directory.path().join("good.jsonl");
-    std::fs::write(&good, lines(3)).unwrap();
-    let (code, stdout, stderr) = faultline_check(&[path(&good), "--model", "store"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    // The read names a version no write gave the key.
-    let bad = directory.path().join("bad.jsonl");
-    std::fs::write(&bad, lines(2)).unwrap();
-    let (code, stdout, stderr) = faultline_check(&[path(&bad), "--model", "store"]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    let (invoke, ok) = (
+        r#""f":"put","key":"k","value":"a""#,
+        r#""f":"put","key":"k","value":3"#,
+    );
+    // The second read names a version no write gave the key.
+    store_history_passes_then_fails(|read| write_then_read(invoke, ok, "k", "a", read), 3, 2);
 }
 
 /// A recorded `batch` is split into its per-key operations, as a run's checks split it, so a
 /// history from a bundle can be checked on its own with `--model store`.
 #[test]
 fn store_model_splits_a_recorded_batch_per_key() {
-    let directory = tempfile::tempdir().unwrap();
-    let lines = |read_version: u64| {
-        format!(
-            concat!(
-                r#"{{"process":0,"type":"invoke","f":"batch","value":[["put","a","x"],["put","b","y"]]}}"#,
-                "\n",
-                r#"{{"process":0,"type":"ok","f":"batch","value":5}}"#,
-                "\n",
-                r#"{{"process":1,"type":"invoke","f":"get","key":"b"}}"#,
-                "\n",
-                r#"{{"process":1,"type":"ok","f":"get","key":"b","value":["y",{}]}}"#,
-                "\n",
-            ),
-            read_version
-        )
-    };
-    let good = directory.path().join("good.jsonl");
-    std::fs::write(&good, lines(5)).unwrap();
-    let (code, stdout, stderr) = faultline_check(&[path(&good), "--model", "store"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    // The read names a version the batch did not give key b.
-    let bad = directory.path().join("bad.jsonl");
-    std::fs::write(&bad, lines(4)).unwrap();
-    let (code, stdout, stderr) = faultline_check(&[path(&bad), "--model", "store"]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    let invoke = r#""f":"batch","value":[["put","a","x"],["put","b","y"]]"#;
+    let ok = r#""f":"batch","value":5"#;
+    // The second read names a version the batch did not give key b.
+    store_history_passes_then_fails(|read| write_then_read(invoke, ok, "b", "y", read), 5, 4);
 }
 
 #[test]
