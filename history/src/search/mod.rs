@@ -7,6 +7,7 @@ mod appends;
 mod bitset;
 mod entries;
 mod memo;
+mod partitions;
 mod queue;
 mod reduce;
 mod replay;
@@ -19,11 +20,9 @@ mod wgl;
 pub(crate) use bitset::FastHash;
 pub use wgl::Limit;
 
-use crate::{History, Model, Operation, Outcome, Value};
+use crate::{History, Model, Operation, Value};
 use queue::Queue;
 use shrink::Confirmation;
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -140,33 +139,7 @@ pub fn check<M: Model>(
     options: &CheckOptions,
 ) -> Result<CheckResult, CheckError> {
     let started = Instant::now();
-    // Partitions in key order; a hash map finds an operation's partition.
-    let mut partitions: Vec<(Option<Value>, Vec<&Operation>)> = Vec::new();
-    let mut partition_of: HashMap<Cow<'_, Option<Value>>, usize, FastHash> = HashMap::default();
-    for op in history
-        .operations
-        .iter()
-        .filter(|op| op.outcome != Outcome::Fail)
-    {
-        model
-            .validate(op)
-            .map_err(|reason| CheckError::InvalidOperation {
-                line: op.line,
-                f: op.f.clone(),
-                reason,
-            })?;
-        let key = model.partition_of(op);
-        let index = match partition_of.get(key.as_ref()) {
-            Some(index) => *index,
-            None => {
-                partitions.push((key.as_ref().clone(), Vec::new()));
-                partition_of.insert(key, partitions.len() - 1);
-                partitions.len() - 1
-            }
-        };
-        partitions[index].1.push(op);
-    }
-    partitions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let partitions = partitions::split(model, history)?;
     let operations_checked = partitions.iter().map(|(_, ops)| ops.len()).sum();
     let memory_used_bytes = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
