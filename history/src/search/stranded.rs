@@ -39,12 +39,14 @@ pub(crate) struct Stranded {
 impl Stranded {
     /// `None` when some operation is [`Access::Opaque`] or an append.
     pub(crate) fn build<M: Model>(model: &M, ops: &[&Operation]) -> Option<Stranded> {
-        let mut ids: HashMap<Value, u32, FastHash> = HashMap::default();
+        let mut ids: HashMap<Value, u32, FastHash> =
+            HashMap::with_capacity_and_hasher(ops.len(), FastHash);
         let mut id_of = |value: Cow<'_, Value>| {
             let next = ids.len() as u32;
             *ids.entry(value.into_owned()).or_insert(next)
         };
-        let (mut observes, mut sets) = (Vec::new(), Vec::new());
+        let (mut observes, mut sets) =
+            (Vec::with_capacity(ops.len()), Vec::with_capacity(ops.len()));
         let init = model.init();
         let mut init_value = UNKNOWN;
         for op in ops {
