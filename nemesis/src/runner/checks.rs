@@ -21,6 +21,7 @@
 
 mod atomicity;
 mod detection;
+mod restart_reads;
 
 use std::path::Path;
 use std::time::Duration;

@@ -19,8 +19,10 @@ use super::schedule::{FaultContext, FaultKind, FaultSchedule, FaultWeights};
 use crate::lazyfs::{CrashPolicy, FaultKind as FsFault, HoldRelease, MountedLazyFs};
 
 mod held;
+mod rot;
 
 pub use held::{blob_pattern, log_pattern, CutAim, StallAim, GATHER, HOLD_WAIT};
+pub use rot::RotAim;
 
 /// What the nemesis did in a run.
 #[derive(Debug, Default)]
@@ -187,6 +189,7 @@ impl<'a> Nemesis<'a> {
         let pick = |schedule: &mut FaultSchedule| {
             target.unwrap_or_else(|| running[schedule.draw(running.len() as u64) as usize])
         };
+        let mut read_at_start = None;
         let (target, crash_seed, detail) = match kind {
             FaultKind::KillOne => {
                 let slot = pick(&mut self.schedule);
@@ -302,37 +305,18 @@ impl<'a> Nemesis<'a> {
                 )
             }
             FaultKind::BitRot | FaultKind::MisplacedBlob => {
-                let mut detail = self.damage(kind)?;
-                // Damage at rest is found when the data is read again: at the next start.
-                if self.promises.for_fault(FaultKind::KillAll) == Some(Promise::Survive) {
-                    self.before_crash(kind, None);
-                    for slot in 0..self.cluster.len() {
-                        self.cluster.kill(slot)?;
-                    }
-                    let slots: Vec<usize> = (0..self.cluster.len()).collect();
-                    detail = format!("{detail}; restarted: {}", self.recover(&slots, kind)?);
-                }
-                (None, None, detail)
+                let seed = (kind == FaultKind::BitRot).then(|| self.rot_seed(crash_seed));
+                let (detail, reads) = self.damage_at_rest(kind, seed)?;
+                read_at_start = reads;
+                (None, seed, detail)
             }
         };
         *self.report.counts.entry(kind).or_default() += 1;
         self.note(at_ms, kind, target, crash_seed, detail);
+        if let Some(reads) = read_at_start {
+            self.recorder.fault(DAMAGE_READ_AT_START, &reads);
+        }
         Ok(())
-    }
-
-    /// Damages data at rest: a decayed bit in a file the fault pattern matches, or a blob's
-    /// content under another blob's name. Returns what happened. The caller then restarts
-    /// every process, so the damage is read.
-    fn damage(&mut self, kind: FaultKind) -> Result<String, RunError> {
-        let Some(mount) = self.mount else {
-            return Ok("no lazy filesystem: nothing damaged".into());
-        };
-        let done = if kind == FaultKind::BitRot {
-            mount.rot(&self.config.fault_pattern, ROT_TAIL_MARGIN_BYTES)?
-        } else {
-            mount.misplace(&blob_pattern(&self.config.fault_pattern))?
-        };
-        Ok(done.unwrap_or_else(|| "no file to damage yet".into()))
     }
 
     /// Keeps the durable image as it was just before a crash, for the bundle.
@@ -449,6 +433,15 @@ pub fn crash_policy(tearing: bool) -> CrashPolicy {
 /// The nemesis event recorded when a restarted process did not recover.
 pub const RECOVERY_FAILED: &str = "recovery_failed";
 
+/// The nemesis event recorded when every process started again after damage at rest and the
+/// starts read damaged bytes (its value says which): unless the store shows it detected
+/// something before the next damage, it took damaged data for valid.
+pub const DAMAGE_READ_AT_START: &str = "damage_read_at_start";
+
+/// The seed of a replayed rot recorded without one: aimed anywhere, as rot was before it
+/// was aimed.
+pub(crate) const ROT_ANYWHERE_SEED: u64 = 3;
+
 /// Bytes before a file's durable end that `bit_rot` never hits: more than any record of a
 /// log (the reference store keeps values of 1 KiB and more in blobs), so the flipped bit is
 /// never in a last record a store may cut as torn.
@@ -557,6 +550,11 @@ mod tests {
             strict_run.bit_flip, 0,
             "a lenient detect fault would excuse silent loss"
         );
+    }
+
+    #[test]
+    fn a_replayed_rot_without_a_seed_lands_anywhere_as_before() {
+        assert_eq!(RotAim::of_seed(ROT_ANYWHERE_SEED), RotAim::Anywhere);
     }
 
     #[test]

@@ -9,11 +9,15 @@
 //! problem. A store that shows none of these is held to every check: it lost or changed data
 //! without noticing. And if it read damaged bytes (the lazy filesystem logs `damage-read`)
 //! without showing any of these, it used damaged data as valid: the `detection` check fails.
+//! So does a run in which the restarts after one damage read damaged bytes and started, with
+//! no sign of detection before the next damage ([`restart_reads`]): detecting a later damage
+//! does not excuse an earlier one taken for valid data.
 
 use std::io::BufRead;
 
 use history::{EventType, History, HistoryReader, Process, Value};
 
+use super::restart_reads;
 use super::{CheckInputs, CheckStatus};
 use crate::runner::nemesis::RECOVERY_FAILED;
 use crate::runner::schedule::FaultKind;
@@ -72,9 +76,12 @@ pub fn excuse(
         };
     }
     let mut signs = Vec::new();
-    let corrupt_answers = corrupt_answers(raw);
-    if corrupt_answers > 0 {
-        signs.push(format!("{corrupt_answers} `corrupt` answers"));
+    let corrupt_lines: Vec<usize> = corrupt_answer_lines(raw)
+        .into_iter()
+        .map(|(line, _, _)| line)
+        .collect();
+    if !corrupt_lines.is_empty() {
+        signs.push(format!("{} `corrupt` answers", corrupt_lines.len()));
     }
     let refused = recorded
         .faults
@@ -89,7 +96,23 @@ pub fn excuse(
     }
     let mut kinds = required.clone();
     kinds.dedup();
-    let detection = if !signs.is_empty() {
+    let verify_problems = inputs
+        .verify_problems
+        .as_ref()
+        .is_some_and(|p| !p.is_empty());
+    let undetected_at_start =
+        restart_reads::undetected_reads_at_start(recorded, &corrupt_lines, verify_problems);
+    let detection = if !undetected_at_start.is_empty() {
+        let shown: Vec<&str> = (undetected_at_start.iter().take(3))
+            .map(String::as_str)
+            .collect();
+        let text = format!(
+            "undetected_damage: {} injected; the restarts after it read damaged bytes ({}),              every process started, and the store showed no detection before the next damage",
+            kinds.join(", "),
+            shown.join("; ")
+        );
+        (CheckStatus::Failed, text)
+    } else if !signs.is_empty() {
         let text = format!(
             "{} injected and detected: {}",
             kinds.join(", "),
@@ -116,11 +139,6 @@ pub fn excuse(
         excused: !signs.is_empty(),
         detection: Some(detection),
     }
-}
-
-/// `fail` completions whose value is the error code `corrupt`.
-fn corrupt_answers(raw: impl BufRead) -> usize {
-    corrupt_answer_lines(raw).len()
 }
 
 /// The `fail` completions whose value is the error code `corrupt`: (line, operation, key).
@@ -288,6 +306,28 @@ mod tests {
             integrity(CORRUPT.as_bytes(), &survivable, true).0,
             CheckStatus::NotHeld
         );
+    }
+
+    #[test]
+    fn damage_read_at_a_start_in_silence_fails_though_a_later_damage_is_detected() {
+        use crate::runner::nemesis::DAMAGE_READ_AT_START;
+        let skipped = recorded(&[
+            "bit_rot",
+            DAMAGE_READ_AT_START,
+            "kill_one",
+            RECOVERY_FAILED,
+            "misplaced_blob",
+        ]);
+        let excuse = excuse(&b""[..], &skipped, &detect_only(), &[]);
+        let (status, text) = excuse.detection.unwrap();
+        assert_eq!(status, CheckStatus::Failed, "{text}");
+        assert!(
+            text.contains("undetected_damage") && text.contains("line 2"),
+            "{text}"
+        );
+        let refused = recorded(&["bit_rot", DAMAGE_READ_AT_START, "kill_all", RECOVERY_FAILED]);
+        let detected = super::excuse(&b""[..], &refused, &detect_only(), &[]);
+        assert_eq!(detected.detection.unwrap().0, CheckStatus::Passed);
     }
 
     #[test]
