@@ -12,6 +12,7 @@
 //! compacted away shows nothing.
 
 mod map;
+pub mod siblings;
 
 use rand::Rng;
 
@@ -21,9 +22,6 @@ use super::backing::mirror_durable_file;
 use super::model::DurableFile;
 use super::state::FsState;
 use super::{LazyFsError, PathPattern};
-
-/// Leading characters of their names (after the directory) two files share to be siblings.
-pub const SIBLING_PREFIX_CHARS: usize = 4;
 
 /// How far before a file's tail margin a decayed bit may land: recent data.
 pub const ROT_RECENT_WINDOW_BYTES: u64 = 6 * 1024;
@@ -90,13 +88,13 @@ impl FsState {
         Ok(Some(detail))
     }
 
-    /// Writes the durable content of one file `pattern` matches under the name of a sibling:
-    /// the target is the most recently modified file (then the last by name) that has a
-    /// sibling, another file whose name shares at least [`SIBLING_PREFIX_CHARS`] leading
-    /// characters with it and whose content differs (such as two snapshots of one writer);
-    /// it gets the content of the sibling with the longest shared prefix, the most recently
-    /// modified among equals, as a write that went astray would leave. Returns what it did,
-    /// or `None` when no file has a sibling.
+    /// Writes the durable content of one file `pattern` matches under the name of a sibling
+    /// (another file of its kind in its directory, [`siblings`]): the target is the file with
+    /// the most siblings of other content, the most recently modified among equals (so among
+    /// content-addressed blobs, the newest value rather than one of two snapshots), and it gets
+    /// the content of the sibling with the longest shared name prefix, the most recently
+    /// modified among equals, as a write that went astray would leave. Returns what it did, or
+    /// `None` when no file has a sibling.
     pub(crate) fn misplace(
         &mut self,
         pattern: &PathPattern,
@@ -107,35 +105,19 @@ impl FsState {
             .into_iter()
             .filter(|file| file.len > 0 && pattern.matches(&file.path))
             .collect();
-        files.sort_by(|a, b| (&b.mtime, &b.path).cmp(&(&a.mtime, &a.path)));
-        let content = |file: &DurableFile| self.model.durable_content(file.ino).unwrap_or_default();
-        let mut chosen = None;
-        for target in &files {
-            let sibling = files
-                .iter()
-                .filter(|other| other.ino != target.ino)
-                .map(|other| (common_prefix(&other.path, &target.path), other))
-                .filter(|(prefix, other)| {
-                    *prefix >= SIBLING_PREFIX_CHARS + target.path.rfind('/').map_or(0, |at| at + 1)
-                        && content(other) != content(target)
-                })
-                // `files` is newest first: the first of the longest prefixes is the newest.
-                .fold(
-                    None,
-                    |best: Option<(usize, &DurableFile)>, (prefix, other)| match best {
-                        Some((best_prefix, _)) if best_prefix >= prefix => best,
-                        _ => Some((prefix, other)),
-                    },
-                );
-            if let Some((_, source)) = sibling {
-                chosen = Some((target, source));
-                break;
-            }
-        }
-        let Some((target, source)) = chosen else {
+        // Newest first; a power cut gives every file its time, so the later inode is newer.
+        files.sort_by(|a, b| (&b.mtime, b.ino, &b.path).cmp(&(&a.mtime, a.ino, &a.path)));
+        let contents: Vec<&[u8]> = files
+            .iter()
+            .map(|file| self.model.durable_content(file.ino).unwrap_or_default())
+            .collect();
+        let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
+        let Some((target, source)) =
+            siblings::choose_misplacement(&paths, |a, b| contents[a] != contents[b])
+        else {
             return Ok(None);
         };
-        let (target, source) = (target.clone(), source.clone());
+        let (target, source) = (files[target].clone(), files[source].clone());
         self.model
             .misplace_content(source.ino, target.ino)
             .map_err(|source_error| LazyFsError::Operation {
@@ -170,8 +152,4 @@ impl FsState {
             self.log.record("damage-read", Some(&path), detail);
         }
     }
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
