@@ -57,7 +57,10 @@ pub struct ClientStats {
     pub indeterminate: u64,
 }
 
-/// Runs client `index` until `shared.stop` is set.
+/// Runs client `index` until `shared.stop` is set. Once a `verify` found the store's data
+/// damaged ([`Recorder::damage_reported`]), no client asks for a snapshot or a garbage
+/// collection any more: the damage stays on disk for the end-of-run `verify`, where the
+/// checks weigh it.
 pub fn run_client(
     index: usize,
     mut workload: ClientWorkload,
@@ -67,6 +70,9 @@ pub fn run_client(
     let mut process = shared.fresh_process();
     while !shared.stop.load(Ordering::SeqCst) {
         let op = workload.next_op();
+        if op.is_cleanup() && shared.recorder.damage_reported() {
+            continue;
+        }
         let outcome = shared.perform(process, index, &op);
         stats.operations += 1;
         match &outcome {

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,8 @@ pub struct Recorder {
     path: PathBuf,
     started: Instant,
     inner: Mutex<Inner>,
+    /// Set once a `verify` completion with [`VERIFY_PROBLEMS_CODE`] was recorded.
+    damage_reported: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -52,7 +55,14 @@ impl Recorder {
                 events: 0,
                 error: None,
             }),
+            damage_reported: AtomicBool::new(false),
         })
+    }
+
+    /// Whether a `verify` recorded so far found the store's data damaged
+    /// ([`verify_completion`]).
+    pub fn damage_reported(&self) -> bool {
+        self.damage_reported.load(Ordering::SeqCst)
     }
 
     /// Milliseconds since the recorder was created (the run's clock).
@@ -69,6 +79,9 @@ impl Recorder {
         key: Option<Value>,
         value: Value,
     ) {
+        if f == "verify" && kind == EventType::Fail && value == Value::from(VERIFY_PROBLEMS_CODE) {
+            self.damage_reported.store(true, Ordering::SeqCst);
+        }
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -169,14 +182,18 @@ pub fn invocation(op: &StoreOp) -> (&'static str, Option<Value>, Value) {
         StoreOp::Batch { ops } => ("batch", None, batch_value(ops)),
         StoreOp::Snapshot => ("snapshot", None, Value::Nil),
         StoreOp::Gc => ("gc", None, Value::Nil),
+        StoreOp::Verify => ("verify", None, Value::Nil),
     }
 }
 
 /// The completion event of `op` that ended with `outcome`: its type and result. A `cas`
 /// mismatch is an `ok` with result `false` (the model checks it), any other `fail` did nothing
 /// and carries the answer's error code (`corrupt`, `unavailable`, ...), which the checker
-/// ignores and the detection check counts.
+/// ignores and the detection check counts. A `verify` is [`verify_completion`].
 pub fn completion(op: &StoreOp, outcome: &Outcome) -> (EventType, Value) {
+    if matches!(op, StoreOp::Verify) {
+        return verify_completion(outcome);
+    }
     match outcome {
         Outcome::Ok(answer) => (EventType::Ok, ok_result(op, answer)),
         Outcome::Fail(answer)
@@ -194,6 +211,29 @@ pub fn completion(op: &StoreOp, outcome: &Outcome) -> (EventType, Value) {
     }
 }
 
+/// The code a `verify` completes with when the store reported problems: the one a read of
+/// damaged data answers, so the checks weigh it as they weigh a `corrupt` answer.
+pub const VERIFY_PROBLEMS_CODE: &str = "corrupt";
+
+/// The completion of a `verify`. It changes nothing, so it always completes as `fail` (the
+/// linearizability check leaves failed operations out, and has no model of `verify`): with
+/// [`VERIFY_PROBLEMS_CODE`] when the store answered a non-empty `problems` list (it found its
+/// own data damaged), with the store's error code when it could not verify, and with no code
+/// when it found no problem or the answer never came.
+pub fn verify_completion(outcome: &Outcome) -> (EventType, Value) {
+    let code = match outcome {
+        Outcome::Ok(answer) => {
+            let problems = answer.get("problems").and_then(Json::as_array);
+            problems
+                .filter(|problems| !problems.is_empty())
+                .map(|_| Value::from(VERIFY_PROBLEMS_CODE))
+        }
+        Outcome::Fail(answer) => answer.get("error").and_then(Json::as_str).map(Value::from),
+        Outcome::Unsent(_) | Outcome::Info(_) => None,
+    };
+    (EventType::Fail, code.unwrap_or(Value::Nil))
+}
+
 fn ok_result(op: &StoreOp, answer: &Map<String, Json>) -> Value {
     match op {
         StoreOp::Get { .. } => read_result(answer),
@@ -204,7 +244,7 @@ fn ok_result(op: &StoreOp, answer: &Map<String, Json>) -> Value {
                 read_result(answer)
             }
         }
-        StoreOp::Snapshot | StoreOp::Gc => Value::Nil,
+        StoreOp::Snapshot | StoreOp::Gc | StoreOp::Verify => Value::Nil,
         _ => json_version(answer),
     }
 }
@@ -295,6 +335,26 @@ mod tests {
     }
 
     #[test]
+    fn a_verify_fails_with_corrupt_only_when_the_store_found_problems() {
+        let verify = StoreOp::Verify;
+        assert_eq!(invocation(&verify), ("verify", None, Value::Nil));
+        let sound = Outcome::Ok(answer(json!({"problems": []})));
+        assert_eq!(completion(&verify, &sound), (EventType::Fail, Value::Nil));
+        let torn = Outcome::Ok(answer(json!({"problems": ["blob v-1: checksum mismatch"]})));
+        assert_eq!(
+            completion(&verify, &torn),
+            (EventType::Fail, Value::from("corrupt"))
+        );
+        let busy = Outcome::Fail(answer(json!({"error": "unavailable"})));
+        assert_eq!(
+            completion(&verify, &busy),
+            (EventType::Fail, Value::from("unavailable"))
+        );
+        let lost = Outcome::Info("timeout".into());
+        assert_eq!(completion(&verify, &lost), (EventType::Fail, Value::Nil));
+    }
+
+    #[test]
     fn large_values_are_recorded_by_name() {
         use crate::runner::workload::{large_value, large_value_name};
         let put = StoreOp::Put {
@@ -330,10 +390,17 @@ mod tests {
         recorder.record(Process::Client(0), EventType::Invoke, f, key.clone(), input);
         recorder.fault("kill_one", "slot 0");
         recorder.record(Process::Client(0), EventType::Info, f, key, Value::Nil);
-        assert_eq!(recorder.finish().unwrap(), 3);
+        assert!(!recorder.damage_reported());
+        let (f, key, input) = invocation(&StoreOp::Verify);
+        recorder.record(Process::Client(1), EventType::Invoke, f, key.clone(), input);
+        let problems = Outcome::Ok(answer(json!({"problems": ["blob v-1: torn"]})));
+        let (kind, code) = completion(&StoreOp::Verify, &problems);
+        recorder.record(Process::Client(1), kind, f, key, code);
+        assert!(recorder.damage_reported());
+        assert_eq!(recorder.finish().unwrap(), 5);
         let file = std::io::BufReader::new(File::open(&path).unwrap());
         let history = history::read_jsonl(file).unwrap();
-        assert_eq!(history.operations.len(), 1);
+        assert_eq!(history.operations.len(), 2);
         assert_eq!(history.faults.len(), 1);
     }
 }

@@ -2,15 +2,21 @@
 //! hot key set so that they collide, every small written value is unique (a read names the
 //! write it saw), and the mix covers puts, compare-and-set by version, appends, deletes,
 //! versioned conditional reads (with the version last seen, sometimes an older one), multi-key
-//! batches, snapshots and garbage collection. Some writes put a [`large`] value (1–8 KiB): one
+//! batches, snapshots, garbage collection and the store's own check (`verify`, which sees
+//! damage a later snapshot would fold away). Some writes put a [`large`] value (1–8 KiB): one
 //! of a few fixed ones (repeated on purpose: blobs shared by many writes) or, when the mix asks
-//! for them (`fresh_large_percent`, off by default), a fresh one (a new blob, for a write in
-//! flight that a garbage collection may race) or the client's last fresh one again. A fresh
-//! value may be written again at once, to another key (two keys holding one attachment), so
-//! that when a crash tears the first write's blob the second finds it stored. A delete is often followed by a write of the same key, so that a version restarted
-//! or reused after a delete shows.
+//! for them (`fresh_large_percent`, off by default), a fresh one or the client's last fresh one
+//! again. Fresh values (each a new blob, for a write in flight that a garbage collection may
+//! race) go by default to the [`attachments`] keys apart from the hot set, where a blob read
+//! under another blob's name shows as a value that key was never given. A fresh value may be
+//! written again at once, to another key (two keys holding one attachment), so that when a
+//! crash tears the first write's blob the second finds it stored. A delete is often followed
+//! by a write of the same key, so that a version restarted or reused after a delete shows.
 
+mod attachments;
 mod large;
+
+pub use attachments::{attachment_key_name, attachment_key_names, ATTACHMENT_KEYS};
 
 pub use large::{
     fresh_large_value, fresh_large_value_name, large_value, large_value_name, name_large_values,
@@ -75,6 +81,9 @@ pub enum StoreOp {
     Snapshot,
     /// Asks the store to delete unreferenced blobs.
     Gc,
+    /// Asks the store to check its own directory (`verify`): mid-run, it sees damage a later
+    /// snapshot would fold away (a torn blob, a blob collected while a record names it).
+    Verify,
 }
 
 /// One write of a batch.
@@ -104,9 +113,18 @@ impl StoreOp {
         }
     }
 
+    /// Whether the operation asks the store to remove what it no longer needs (a snapshot
+    /// folds the log away, a garbage collection deletes blobs), damaged files included.
+    pub fn is_cleanup(&self) -> bool {
+        matches!(self, StoreOp::Snapshot | StoreOp::Gc)
+    }
+
     /// Whether the operation can change the store's data.
     pub fn is_write(&self) -> bool {
-        !matches!(self, StoreOp::Get { .. } | StoreOp::GetIfModified { .. })
+        !matches!(
+            self,
+            StoreOp::Get { .. } | StoreOp::GetIfModified { .. } | StoreOp::Verify
+        )
     }
 }
 
@@ -131,6 +149,16 @@ pub struct WorkloadMix {
     pub snapshot: u32,
     /// Weight of `gc`.
     pub gc: u32,
+    /// Weight of `verify` (0 in configurations written before it existed).
+    #[serde(default)]
+    pub verify: u32,
+    /// Weight of a put of a fresh large value to an attachment key ([`attachments`]; 0 in
+    /// configurations written before they existed).
+    #[serde(default)]
+    pub attach: u32,
+    /// Percent of gets that read an attachment key (when `attach` puts any).
+    #[serde(default)]
+    pub attachment_read_percent: u32,
     /// Percent of written values (put, cas, batch put) that are large values.
     #[serde(default)]
     pub large_value_percent: u32,
@@ -140,7 +168,7 @@ pub struct WorkloadMix {
     #[serde(default)]
     pub fresh_large_percent: u32,
     /// Percent of fresh large values written again by the next operation, to a key drawn
-    /// anew (a put).
+    /// anew from the same set (a put; an attachment's to an attachment key).
     #[serde(default)]
     pub fresh_large_again_percent: u32,
     /// Percent of written values padded to 400–1000 bytes (still unique, below the size
@@ -175,10 +203,13 @@ impl Default for WorkloadMix {
             get_if_modified: 10,
             batch: 8,
             snapshot: 1,
-            gc: 1,
+            gc: 2,
+            verify: 2,
+            attach: 3,
+            attachment_read_percent: 20,
             large_value_percent: 8,
             fresh_large_percent: 0,
-            fresh_large_again_percent: 0,
+            fresh_large_again_percent: 20,
             medium_value_percent: 25,
             rewrite_after_delete_percent: 60,
             stale_version_percent: 20,
@@ -204,8 +235,8 @@ pub struct ClientWorkload {
     rewrite: Option<usize>,
     /// The number of this client's last fresh large value.
     last_large: Option<u64>,
-    /// A fresh large value to write again next, by number.
-    again: Option<u64>,
+    /// A fresh large value to write again next, by number, and whether to an attachment key.
+    again: Option<(u64, bool)>,
 }
 
 impl ClientWorkload {
@@ -246,9 +277,14 @@ impl ClientWorkload {
         if let Some(index) = self.rewrite.take() {
             return self.rewrite_op(index);
         }
-        if let Some(number) = self.again.take() {
+        if let Some((number, attachment)) = self.again.take() {
+            let key = if attachment {
+                attachment_key_name(self.rng.random_range(0..ATTACHMENT_KEYS))
+            } else {
+                Self::key_name(self.rng.random_range(0..self.keys))
+            };
             return StoreOp::Put {
-                key: Self::key_name(self.rng.random_range(0..self.keys)),
+                key,
                 value: fresh_large_value(self.client, number),
             };
         }
@@ -264,6 +300,8 @@ impl ClientWorkload {
             self.mix.batch,
             self.mix.snapshot,
             self.mix.gc,
+            self.mix.verify,
+            self.mix.attach,
         ];
         let total: u32 = weights.iter().sum();
         let mut ticket = self.rng.random_range(0..total.max(1));
@@ -305,7 +343,28 @@ impl ClientWorkload {
             6 => self.batch(),
             7 => StoreOp::Snapshot,
             8 => StoreOp::Gc,
+            9 => StoreOp::Verify,
+            10 => self.attach(),
+            _ if self.mix.attach > 0 && self.percent(self.mix.attachment_read_percent) => {
+                StoreOp::Get {
+                    key: attachment_key_name(self.rng.random_range(0..ATTACHMENT_KEYS)),
+                }
+            }
             _ => StoreOp::Get { key },
+        }
+    }
+
+    /// A put of a fresh large value to an attachment key, sometimes to be written again at
+    /// once to another.
+    fn attach(&mut self) -> StoreOp {
+        self.written += 1;
+        let number = self.written;
+        if self.percent(self.mix.fresh_large_again_percent) {
+            self.again = Some((number, true));
+        }
+        StoreOp::Put {
+            key: attachment_key_name(self.rng.random_range(0..ATTACHMENT_KEYS)),
+            value: fresh_large_value(self.client, number),
         }
     }
 
@@ -385,7 +444,7 @@ impl ClientWorkload {
                 let number = self.written;
                 self.last_large = Some(number);
                 if self.percent(self.mix.fresh_large_again_percent) {
-                    self.again = Some(number);
+                    self.again = Some((number, false));
                 }
                 return fresh_large_value(self.client, number);
             }
@@ -400,12 +459,13 @@ impl ClientWorkload {
     }
 }
 
-/// A read of every key, for the end of a run: what survived the last recovery.
+/// A read of every key, the attachment keys too, for the end of a run: what survived the
+/// last recovery.
 pub fn final_reads(keys: usize) -> Vec<StoreOp> {
     (0..keys.max(1))
-        .map(|index| StoreOp::Get {
-            key: ClientWorkload::key_name(index),
-        })
+        .map(ClientWorkload::key_name)
+        .chain(attachment_key_names())
+        .map(|key| StoreOp::Get { key })
         .collect()
 }
 
@@ -420,6 +480,7 @@ pub fn hello_request() -> Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn same_seed_same_ops_and_values_are_unique() {
@@ -509,6 +570,7 @@ mod tests {
     fn large_values_are_fresh_written_again_or_fixed() {
         let mix = WorkloadMix {
             gc: 6,
+            attach: 0,
             large_value_percent: 15,
             fresh_large_percent: 60,
             fresh_large_again_percent: 70,
@@ -572,13 +634,53 @@ mod tests {
 
     #[test]
     fn without_fresh_large_values_only_the_fixed_ones_are_written() {
-        let mut workload = ClientWorkload::new(5, 2, 4, WorkloadMix::default());
+        let mix = WorkloadMix {
+            fresh_large_percent: 0,
+            attach: 0,
+            ..WorkloadMix::default()
+        };
+        let mut workload = ClientWorkload::new(5, 2, 4, mix);
         for _ in 0..3000 {
             if let StoreOp::Put { value, .. } = workload.next_op() {
                 let name = name_large_values(&value);
                 assert!(!name.starts_with("big-c"), "{name}");
             }
         }
+    }
+
+    #[test]
+    fn attachment_keys_hold_only_fresh_large_values_and_are_read() {
+        let mut workload = ClientWorkload::new(6, 1, 4, WorkloadMix::default());
+        let (mut attached, mut read) = (BTreeSet::new(), 0);
+        for _ in 0..5000 {
+            match workload.next_op() {
+                StoreOp::Put { key, value } if key.starts_with('a') => {
+                    let name = name_large_values(&value).into_owned();
+                    assert!(name.starts_with("big-c1-"), "{key} given {name}");
+                    attached.insert(name);
+                }
+                StoreOp::Put { key, value } => {
+                    let name = name_large_values(&value);
+                    assert!(!name.starts_with("big-c"), "hot key {key} given {name}");
+                }
+                StoreOp::Get { key } => read += usize::from(key.starts_with('a')),
+                _ => {}
+            }
+        }
+        assert!(attached.len() > 40, "{} attachments", attached.len());
+        assert!(read > 40, "{read} reads of attachment keys");
+        let finals: Vec<StoreOp> = final_reads(3);
+        assert_eq!(finals.len(), 3 + ATTACHMENT_KEYS);
+        assert!(finals.contains(&StoreOp::Get { key: "a1".into() }));
+    }
+
+    #[test]
+    fn only_snapshots_and_garbage_collections_are_cleanups() {
+        let key = || "k0".to_owned();
+        assert!(StoreOp::Snapshot.is_cleanup() && StoreOp::Gc.is_cleanup());
+        assert!(!StoreOp::Verify.is_cleanup() && !StoreOp::Verify.is_write());
+        assert!(!StoreOp::Get { key: key() }.is_cleanup());
+        assert!(!StoreOp::Delete { key: key() }.is_cleanup());
     }
 
     #[test]
@@ -589,6 +691,6 @@ mod tests {
             let request = workload.next_op().to_request();
             kinds.insert(request["op"].as_str().unwrap().to_owned());
         }
-        assert_eq!(kinds.len(), 9, "{kinds:?}");
+        assert_eq!(kinds.len(), 10, "{kinds:?} (an attachment is a put)");
     }
 }
