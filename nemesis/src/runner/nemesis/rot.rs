@@ -68,12 +68,16 @@ impl Nemesis<'_> {
     }
 
     /// The seed of a rot's aim: a replay's recorded one (none in bundles from before rot was
-    /// aimed: anywhere), else drawn.
+    /// aimed: anywhere), else drawn, one of [`RotAim::SealedLog`] for the run's first rot (a
+    /// start that refuses damage ends the run, so the first damage decides most runs).
     pub(super) fn rot_seed(&mut self, recorded: Option<u64>) -> u64 {
         match (self.config.planned_faults.is_some(), recorded) {
             (_, Some(seed)) => seed,
             (true, None) => ROT_ANYWHERE_SEED,
-            (false, None) => self.schedule.draw(u64::MAX),
+            (false, None) => {
+                let first = !self.report.counts.contains_key(&FaultKind::BitRot);
+                first_rot_on_the_log(self.schedule.draw(u64::MAX), first)
+            }
         }
     }
 
@@ -120,6 +124,15 @@ impl Nemesis<'_> {
             mount.misplace(&blob_pattern(fault_pattern))?
         };
         Ok(done.unwrap_or_else(|| "no file to damage yet".into()))
+    }
+}
+
+/// `seed`, or for the run's `first` rot a neighbour of it aimed at a sealed log segment.
+fn first_rot_on_the_log(seed: u64, first: bool) -> u64 {
+    if first && RotAim::of_seed(seed) == RotAim::Anywhere {
+        seed ^ 1
+    } else {
+        seed
     }
 }
 
@@ -227,6 +240,17 @@ mod tests {
             .filter(|&s| RotAim::of_seed(s) == RotAim::SealedLog)
             .count();
         assert_eq!(sealed, 700);
+    }
+
+    #[test]
+    fn a_run_s_first_rot_is_aimed_at_the_log() {
+        for seed in 0..64 {
+            assert_eq!(
+                RotAim::of_seed(first_rot_on_the_log(seed, true)),
+                RotAim::SealedLog
+            );
+            assert_eq!(first_rot_on_the_log(seed, false), seed);
+        }
     }
 
     #[test]
