@@ -20,7 +20,8 @@
 //!    core.
 
 use super::bitset::FastHash;
-use super::reduce::{Overwriters, Reduction};
+use super::overwriters::Overwriters;
+use super::reduce::Reduction;
 use crate::{Access, Model, Operation, Value};
 use std::collections::HashMap;
 

@@ -7,6 +7,7 @@ mod appends;
 mod bitset;
 mod entries;
 mod memo;
+mod overwriters;
 mod partitions;
 mod queue;
 mod reduce;
