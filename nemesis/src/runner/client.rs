@@ -60,7 +60,9 @@ pub struct ClientStats {
 /// Runs client `index` until `shared.stop` is set. Once a `verify` found the store's data
 /// damaged ([`Recorder::damage_reported`]), no client asks for a snapshot or a garbage
 /// collection any more: the damage stays on disk for the end-of-run `verify`, where the
-/// checks weigh it.
+/// checks weigh it. An operation the workload races with a garbage collection
+/// ([`ClientWorkload::take_gc_race`]) is sent together with a `gc` from a second process id of
+/// this client, on the same slot.
 pub fn run_client(
     index: usize,
     mut workload: ClientWorkload,
@@ -70,10 +72,15 @@ pub fn run_client(
     let mut process = shared.fresh_process();
     while !shared.stop.load(Ordering::SeqCst) {
         let op = workload.next_op();
+        let gc_race = workload.take_gc_race();
         if op.is_cleanup() && shared.recorder.damage_reported() {
             continue;
         }
-        let outcome = shared.perform(process, index, &op);
+        let outcome = if gc_race && !shared.recorder.damage_reported() {
+            perform_raced_by_gc(shared, process, index, &op)
+        } else {
+            shared.perform(process, index, &op)
+        };
         stats.operations += 1;
         match &outcome {
             Outcome::Ok(answer) => observe(&mut workload, &op, answer),
@@ -88,6 +95,21 @@ pub fn run_client(
         }
     }
     stats
+}
+
+/// Performs `op` as `process` while a `gc` goes to the same slot at once, as a fresh process
+/// (retired after it, so its outcome never matters to the client's own process id).
+fn perform_raced_by_gc(
+    shared: &ClientShared<'_>,
+    process: u64,
+    slot: usize,
+    op: &StoreOp,
+) -> Outcome {
+    let collector = shared.fresh_process();
+    std::thread::scope(|scope| {
+        scope.spawn(|| shared.perform(collector, slot, &StoreOp::Gc));
+        shared.perform(process, slot, op)
+    })
 }
 
 /// Remembers versions the store answered, so conditional requests ask about real versions.

@@ -159,6 +159,11 @@ pub struct WorkloadMix {
     /// Percent of gets that read an attachment key (when `attach` puts any).
     #[serde(default)]
     pub attachment_read_percent: u32,
+    /// Percent of attachment puts raced by a garbage collection the same client asks at once
+    /// (under another process id): a collection that runs while a new blob's record is not
+    /// yet durable, which only a pin keeps from deleting the blob.
+    #[serde(default)]
+    pub attach_gc_race_percent: u32,
     /// Percent of written values (put, cas, batch put) that are large values.
     #[serde(default)]
     pub large_value_percent: u32,
@@ -203,10 +208,11 @@ impl Default for WorkloadMix {
             get_if_modified: 10,
             batch: 8,
             snapshot: 1,
-            gc: 2,
-            verify: 2,
-            attach: 3,
+            gc: 1,
+            verify: 1,
+            attach: 2,
             attachment_read_percent: 20,
+            attach_gc_race_percent: 50,
             large_value_percent: 8,
             fresh_large_percent: 0,
             fresh_large_again_percent: 20,
@@ -235,6 +241,8 @@ pub struct ClientWorkload {
     rewrite: Option<usize>,
     /// The number of this client's last fresh large value.
     last_large: Option<u64>,
+    /// The operation just drawn is to be raced by a garbage collection.
+    gc_race: bool,
     /// A fresh large value to write again next, by number, and whether to an attachment key.
     again: Option<(u64, bool)>,
 }
@@ -253,6 +261,7 @@ impl ClientWorkload {
             rewrite: None,
             last_large: None,
             again: None,
+            gc_race: false,
         }
     }
 
@@ -270,6 +279,12 @@ impl ClientWorkload {
         if index < self.keys {
             self.seen_versions[index] = version;
         }
+    }
+
+    /// Whether the operation [`ClientWorkload::next_op`] just returned is to be raced by a
+    /// garbage collection asked at the same time (`attach_gc_race_percent`).
+    pub fn take_gc_race(&mut self) -> bool {
+        std::mem::take(&mut self.gc_race)
     }
 
     /// The next operation.
@@ -362,6 +377,7 @@ impl ClientWorkload {
         if self.percent(self.mix.fresh_large_again_percent) {
             self.again = Some((number, true));
         }
+        self.gc_race = self.percent(self.mix.attach_gc_race_percent);
         StoreOp::Put {
             key: attachment_key_name(self.rng.random_range(0..ATTACHMENT_KEYS)),
             value: fresh_large_value(self.client, number),
@@ -652,13 +668,20 @@ mod tests {
     fn attachment_keys_hold_only_fresh_large_values_and_are_read() {
         let mut workload = ClientWorkload::new(6, 1, 4, WorkloadMix::default());
         let (mut attached, mut read) = (BTreeSet::new(), 0);
+        let (mut raced, mut attaches) = (0, 0);
         for _ in 0..5000 {
-            match workload.next_op() {
+            let op = workload.next_op();
+            let race = workload.take_gc_race();
+            assert!(!workload.take_gc_race(), "a race is taken once");
+            match op {
                 StoreOp::Put { key, value } if key.starts_with('a') => {
                     let name = name_large_values(&value).into_owned();
                     assert!(name.starts_with("big-c1-"), "{key} given {name}");
                     attached.insert(name);
+                    attaches += 1;
+                    raced += usize::from(race);
                 }
+                _ if race => panic!("only an attachment put is raced by a collection"),
                 StoreOp::Put { key, value } => {
                     let name = name_large_values(&value);
                     assert!(!name.starts_with("big-c"), "hot key {key} given {name}");
@@ -668,6 +691,10 @@ mod tests {
             }
         }
         assert!(attached.len() > 40, "{} attachments", attached.len());
+        assert!(
+            raced * 4 > attaches && raced < attaches,
+            "{raced} of {attaches} attachment puts raced by a collection"
+        );
         assert!(read > 40, "{read} reads of attachment keys");
         let finals: Vec<StoreOp> = final_reads(3);
         assert_eq!(finals.len(), 3 + ATTACHMENT_KEYS);
