@@ -366,6 +366,7 @@ fn search_partition<M: Model>(
                 limits,
                 options.shrink_checks_max,
                 options.shrink_steps_max,
+                options.reductions,
                 hint_cut_ns,
             ) {
                 Confirmation::Violation(confirmed) => {

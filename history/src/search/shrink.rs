@@ -7,11 +7,16 @@
 //! chunks of operations while the history stays non-linearizable (delta debugging). The
 //! operations left strict are the core: even if every other operation may or may not have
 //! happened, with any result, the core cannot be linearized.
+//! Observations are relaxed before the rest, and with the reductions on each candidate goes
+//! through them first (see `reduce`): they decide many at once, and they drop the relaxed
+//! operations that cannot matter (relaxed reads, writes nothing strict observes), which
+//! would otherwise stay open to the end and make every later search try their orders.
 //! Fast searches use fingerprints; the prefix and the core are then confirmed exactly.
 
 use super::bitset::ExactKey;
-use super::wgl::{search, Limits, Search};
-use crate::{Model, Operation};
+use super::reduce::{reduce, Reduction};
+use super::wgl::{search, CacheKey, Limits, Search};
+use crate::{Access, Model, Operation, Outcome};
 
 /// A confirmed violation of one partition.
 pub(crate) struct Confirmed {
@@ -34,6 +39,7 @@ fn relaxed(op: &Operation) -> Operation {
     Operation {
         output: None,
         return_ns: None,
+        outcome: Outcome::Info,
         ..op.clone()
     }
 }
@@ -60,6 +66,8 @@ struct Shrinker<'a, M> {
     limits: Limits<'a>,
     /// The same with a step cap per search, for relaxing.
     capped_limits: Limits<'a>,
+    /// Whether the reductions (`reduce`) decide or cut each candidate before its search.
+    reductions: bool,
     checks_left: usize,
     /// Whether a search hit the step cap (so the core may not be minimal).
     capped: bool,
@@ -67,26 +75,33 @@ struct Shrinker<'a, M> {
 
 impl<M: Model> Shrinker<'_, M> {
     /// `Some(true)` non-linearizable, `Some(false)` linearizable or too long to tell (the
-    /// caller then keeps the operation strict), `None` out of checks, time or memory.
-    fn fails(&mut self, ops: &[(usize, Operation)], capped: bool) -> Option<bool> {
+    /// caller then keeps the operation strict), `None` out of checks, time or memory. With the
+    /// reductions on, a failing `ops` loses the relaxed operations they drop (they cannot
+    /// matter, whatever is relaxed later: see `reduce`), which spares every later search them.
+    fn fails(&mut self, ops: &mut Vec<(usize, Operation)>, capped: bool) -> Option<bool> {
         if self.checks_left == 0 {
             return None;
         }
         self.checks_left -= 1;
-        let refs: Vec<&Operation> = ops.iter().map(|(_, op)| op).collect();
         let limits = if capped {
-            &self.capped_limits
+            self.capped_limits
         } else {
-            &self.limits
+            self.limits
         };
-        match search::<M, u128>(self.model, &refs, limits) {
-            Search::NotLinearizable { .. } => Some(true),
-            Search::Linearizable => Some(false),
-            Search::TooLong => {
+        let verdict = decide::<M, u128>(self.model, ops, &limits, self.reductions);
+        match verdict {
+            Decided::NotLinearizable { kept } => {
+                if let Some(kept) = kept {
+                    *ops = kept.into_iter().map(|index| ops[index].clone()).collect();
+                }
+                Some(true)
+            }
+            Decided::Searched(Search::Linearizable) => Some(false),
+            Decided::Searched(Search::TooLong) => {
                 self.capped = true;
                 Some(false)
             }
-            _ => None,
+            Decided::Searched(_) => None,
         }
     }
 
@@ -98,7 +113,7 @@ impl<M: Model> Shrinker<'_, M> {
         let (mut low, mut high) = (0, cuts.len());
         while low < high {
             let middle = (low + high) / 2;
-            match self.fails(&prefix(ops, cuts[middle]), false) {
+            match self.fails(&mut prefix(ops, cuts[middle]), false) {
                 Some(true) => high = middle,
                 Some(false) => low = middle + 1,
                 None => break,
@@ -108,21 +123,41 @@ impl<M: Model> Shrinker<'_, M> {
     }
 
     /// Relaxes chunks of the strict operations while the history stays failing; returns
-    /// whether the single-operation pass completed. Relaxed operations stay in the history:
-    /// deleting them could remove the explanation of another operation's result.
-    fn relax_chunks(&mut self, ops: &mut [(usize, Operation)]) -> bool {
-        let mut chunk = ops.len().div_ceil(2).max(1);
+    /// whether the single-operation passes completed. Relaxed operations stay in the history
+    /// (deleting them could remove the explanation of another operation's result) unless the
+    /// reductions show they cannot matter. Observations go first: a relaxed one constrains
+    /// nothing, and once the reads of a value are relaxed its writes can be dropped, where a
+    /// relaxed write that is still observed stays open to the end and multiplies the orders
+    /// every later search has to try.
+    fn relax_chunks(&mut self, ops: &mut Vec<(usize, Operation)>) -> bool {
+        let observes = |model: &M, op: &Operation| matches!(model.access(op), Access::Observe(_));
+        self.relax_where(ops, observes) && self.relax_where(ops, |_, _| true)
+    }
+
+    /// Delta debugging over the strict operations `wanted` picks, in halving chunks down to
+    /// single operations; returns whether the single-operation pass completed.
+    fn relax_where(
+        &mut self,
+        ops: &mut Vec<(usize, Operation)>,
+        wanted: impl Fn(&M, &Operation) -> bool,
+    ) -> bool {
+        let strict_indices = |ops: &[(usize, Operation)]| -> Vec<usize> {
+            let strict = ops.iter().filter(|(_, op)| op.return_ns.is_some());
+            strict
+                .filter(|(_, op)| wanted(self.model, op))
+                .map(|(index, _)| *index)
+                .collect()
+        };
+        let mut chunk = strict_indices(ops).len().div_ceil(2).max(1);
         loop {
-            let strict: Vec<usize> = (0..ops.len())
-                .filter(|index| ops[*index].1.return_ns.is_some())
-                .collect();
-            for chunk_indices in strict.chunks(chunk) {
-                let mut candidate = ops.to_vec();
-                chunk_indices
-                    .iter()
-                    .for_each(|index| candidate[*index].1 = relaxed(&ops[*index].1));
-                match self.fails(&candidate, true) {
-                    Some(true) => ops.clone_from_slice(&candidate),
+            for chunk_indices in strict_indices(ops).chunks(chunk) {
+                let mut candidate = ops.clone();
+                candidate
+                    .iter_mut()
+                    .filter(|(index, _)| chunk_indices.binary_search(index).is_ok())
+                    .for_each(|(_, op)| *op = relaxed(op));
+                match self.fails(&mut candidate, true) {
+                    Some(true) => *ops = candidate,
                     Some(false) => {}
                     None => return false,
                 }
@@ -135,9 +170,66 @@ impl<M: Model> Shrinker<'_, M> {
     }
 }
 
+/// What [`decide`] found.
+enum Decided {
+    /// Not linearizable; `kept`: the positions of the operations that still matter, when the
+    /// reductions dropped some (all of them relaxed).
+    NotLinearizable { kept: Option<Vec<usize>> },
+    /// What the search gave otherwise.
+    Searched(Search),
+}
+
+/// Whether `ops` is linearizable: with `reductions`, decided by them where they can (exact)
+/// and searched without the operations they drop; else searched whole.
+fn decide<M: Model, K: CacheKey>(
+    model: &M,
+    ops: &[(usize, Operation)],
+    limits: &Limits,
+    reductions: bool,
+) -> Decided {
+    let refs: Vec<&Operation> = ops.iter().map(|(_, op)| op).collect();
+    let (kept, limits) = match reductions.then(|| reduce(model, &refs)) {
+        Some(Reduction::Impossible { .. }) => return Decided::NotLinearizable { kept: None },
+        Some(Reduction::Search(kept)) if kept.len() < refs.len() => (Some(kept), *limits),
+        Some(Reduction::Search(_)) | None => (None, *limits),
+        Some(Reduction::Opaque) => (
+            None,
+            Limits {
+                prune_stranded: false,
+                ..*limits
+            },
+        ),
+    };
+    let searched = match &kept {
+        Some(kept) => search::<M, K>(
+            model,
+            &kept.iter().map(|i| refs[*i]).collect::<Vec<_>>(),
+            &limits,
+        ),
+        None => search::<M, K>(model, &refs, &limits),
+    };
+    match searched {
+        Search::NotLinearizable { .. } => Decided::NotLinearizable { kept },
+        other => Decided::Searched(other),
+    }
+}
+
 fn exact_fails<M: Model>(model: &M, ops: &[(usize, Operation)], limits: &Limits) -> Search {
     let refs: Vec<&Operation> = ops.iter().map(|(_, op)| op).collect();
     search::<M, ExactKey>(model, &refs, limits)
+}
+
+/// Whether `ops` is exactly (no fingerprints) not linearizable, within `limits`.
+fn exactly_fails<M: Model>(
+    model: &M,
+    ops: &[(usize, Operation)],
+    limits: &Limits,
+    reductions: bool,
+) -> bool {
+    matches!(
+        decide::<M, ExactKey>(model, ops, limits, reductions),
+        Decided::NotLinearizable { .. }
+    )
 }
 
 /// Confirms exactly that `ops` (found non-linearizable with fingerprints) is a violation and
@@ -152,6 +244,7 @@ pub(crate) fn confirm<M: Model>(
     limits: &Limits,
     checks_max: usize,
     steps_max: u64,
+    reductions: bool,
     hint_cut_ns: Option<u64>,
 ) -> Confirmation {
     let hinted = hint_cut_ns
@@ -194,6 +287,7 @@ pub(crate) fn confirm<M: Model>(
         model,
         limits: *limits,
         capped_limits,
+        reductions,
         checks_left: checks_max,
         capped: false,
     };
@@ -201,22 +295,14 @@ pub(crate) fn confirm<M: Model>(
     // The fast prefix searches may have been misled (or stopped by a bound): keep the prefix
     // only if it fails exactly.
     if failing_prefix.len() >= confirmed.len()
-        || !matches!(
-            exact_fails(model, &failing_prefix, limits),
-            Search::NotLinearizable { .. }
-        )
+        || !exactly_fails(model, &failing_prefix, limits, reductions)
     {
         failing_prefix = confirmed;
     }
     let mut shrunk = failing_prefix.clone();
     let mut core_minimal = shrinker.relax_chunks(&mut shrunk) && !shrinker.capped;
     // Nothing relaxed (no checks allowed, or none succeeded): confirmed exactly above.
-    if shrunk != failing_prefix
-        && !matches!(
-            exact_fails(model, &shrunk, limits),
-            Search::NotLinearizable { .. }
-        )
-    {
+    if shrunk != failing_prefix && !exactly_fails(model, &shrunk, limits, reductions) {
         shrunk = failing_prefix;
         core_minimal = false;
     }
