@@ -140,6 +140,17 @@ impl Cluster {
         Ok(())
     }
 
+    /// Waits until every thread of slot `index`'s process group but `except` has stopped (after
+    /// [`Cluster::pause`]); false if `timeout` ran out first or the slot has no process.
+    pub fn wait_stopped(&self, index: usize, except: Option<u32>, timeout: Duration) -> bool {
+        let pgid = self
+            .slot(index)
+            .process
+            .as_ref()
+            .map(|process| process.pgid());
+        pgid.is_some_and(|pgid| super::process::wait_group_stopped(pgid, except, timeout))
+    }
+
     /// The slot whose process group holds process (or thread) `pid`, if any.
     pub fn slot_of_pid(&self, pid: u32) -> Option<usize> {
         let group = super::process::process_group_of(pid)?;

@@ -11,6 +11,10 @@
 //! counts as alive to `kill(pid, 0)`, and a store that takes over the lock of a dead pid would
 //! otherwise wait for the lease to run out.
 
+mod stopped;
+
+pub use stopped::wait_group_stopped;
+
 use std::collections::BTreeSet;
 use std::io;
 use std::os::unix::process::CommandExt;

@@ -18,6 +18,10 @@ pub const HOLD_WAIT: Duration = Duration::from_millis(300);
 /// commit's next round, appended but not yet written.
 pub const GATHER: Duration = Duration::from_millis(30);
 
+/// How long a stall waits for the paused process's threads to stop before it gives up and lets
+/// the held operation go on (a plain pause then).
+const STOP_WAIT: Duration = Duration::from_secs(1);
+
 /// Where a power cut lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CutAim {
@@ -172,8 +176,13 @@ pub fn stall(
     };
     let started = std::time::Instant::now();
     let paused = cluster.pause(slot);
+    // SIGSTOP stops each thread only when it next runs: nothing is answered or withheld until
+    // every thread but the held caller (which stops as its call returns) has stopped, or a
+    // thread still running could sync and acknowledge records the file does not hold yet.
+    let stopped = paused.is_ok() && cluster.wait_stopped(slot, Some(held.caller_pid), STOP_WAIT);
+    let stopped_in = started.elapsed();
     let mut ended_by = String::new();
-    match (aim, paused.is_ok()) {
+    match (aim, stopped) {
         (StallAim::LogWrite, true) => {
             // The writer returns into its stopped process; its data lands only at the end.
             mount.answer_held();
@@ -191,16 +200,24 @@ pub fn stall(
                 ended_by = format!(", until pid {} synced that file", other.caller_pid);
             }
         }
-        (_, false) => mount.release_held(HoldRelease::Proceed),
+        (_, false) => {
+            mount.release_held(HoldRelease::Proceed);
+            ended_by = format!(
+                ", but it did not stop within {} ms: released at once, nothing withheld",
+                STOP_WAIT.as_millis()
+            );
+        }
     }
     paused?;
     cluster.resume(slot)?;
     let detail = format!(
-        "stalled slot {slot} (pid {}) for {} ms at the {} of {}{ended_by}",
+        "stalled slot {slot} (pid {}) for {} ms at the {} of {}{ended_by} (its threads \
+         stopped {} us after SIGSTOP)",
         held.caller_pid,
         started.elapsed().as_millis(),
         aim.name(),
-        held.path
+        held.path,
+        stopped_in.as_micros()
     );
     Ok((Some(slot), detail))
 }
@@ -334,7 +351,8 @@ mod tests {
             "recorded with its seed, so it replays"
         );
         assert!(
-            stall.detail.contains("at the log write of store/wal/seg-"),
+            stall.detail.contains("at the log write of store/wal/seg-")
+                && !stall.detail.contains("did not stop"),
             "{}",
             stall.detail
         );
