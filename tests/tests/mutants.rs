@@ -42,14 +42,16 @@ fn store_under_test() -> String {
 }
 
 /// The mutants CI requires caught within the quick budget: those the quick test caught in every
-/// measurement of the current harness (four runs each, with the bench's lease flags). The target
-/// is the whole catalogue.
-const REQUIRED: [Mutant; 8] = [
+/// measurement of the current harness (three runs of four seeds each, with the bench's lease
+/// flags; the two further seeds here are margin). The target is the whole catalogue.
+const REQUIRED: [Mutant; 10] = [
     Mutant::AckBeforeFsync,
+    Mutant::BlobInPlace,
     Mutant::RenameWithoutDirFsync,
     Mutant::RenameBeforeDataFsync,
     Mutant::RecoveryRefusesTornTail,
-    Mutant::TruncateBeforeManifest,
+    Mutant::ManifestSwapUnchecked,
+    Mutant::NoFencing,
     Mutant::VersionFromMemory,
     Mutant::VersionRestartsAfterDelete,
     Mutant::FsyncRetryAcks,
@@ -58,22 +60,27 @@ const REQUIRED: [Mutant; 8] = [
 /// Planted bugs the harness does not yet catch reliably within the quick budget (findings about
 /// the harness, measured by `faultline mutants`; each needs a better workload, fault or check,
 /// not a weaker mutant). They must still be planted; the quick test does not soak them.
-const NOT_YET_RELIABLY_CAUGHT: [Mutant; 8] = [
+/// truncate-before-manifest was caught in two of the last three measurements (at seed 2 or 0).
+const NOT_YET_RELIABLY_CAUGHT: [Mutant; 6] = [
     Mutant::GroupCommitUncoveredAck,
-    Mutant::BlobInPlace,
     Mutant::RecoverySkipsBadRecord,
-    Mutant::ManifestSwapUnchecked,
-    Mutant::NoFencing,
+    Mutant::TruncateBeforeManifest,
     Mutant::UncommittedBatchVisible,
     Mutant::GcIgnoresPins,
     Mutant::BlobChecksumWithoutId,
 ];
 
-/// Runs per store (each of BUDGET / SEEDS), and the first seed: the first seeds of
-/// `faultline mutants` by default, so CI runs the start of the full benchmark.
-const SEEDS: u64 = 4;
-const BUDGET: Duration = Duration::from_secs(36);
+/// Runs per store (each of BUDGET / SEEDS, 9 s as in `faultline mutants --budget 36s --seeds
+/// 4`), and the first seed: the first seeds of `faultline mutants` by default, so CI runs the
+/// start of the full benchmark.
+const SEEDS: u64 = 6;
+const BUDGET: Duration = Duration::from_secs(54);
 const FIRST_SEED: u64 = 0;
+
+/// Runs of the pauses-only soak, 9 s each: a pause exposes the unfenced holder only when it
+/// falls while that holder writes, which took from the first to the sixth seed in measurements.
+const PAUSE_SEEDS: u64 = 12;
+const PAUSE_BUDGET: Duration = Duration::from_secs(108);
 
 /// Whether the store's sources make the mistake of `mutant` anywhere (an `is_active` call
 /// naming it outside the switch itself); a mutant that is only named changes nothing.
@@ -181,8 +188,8 @@ fn pauses_alone_catch_a_stalled_holder_that_is_not_fenced() {
     let out = tempfile::tempdir().unwrap();
     let options = BenchmarkOptions {
         mutants: vec![Mutant::NoFencing],
-        budget: BUDGET,
-        seeds: Some(SEEDS),
+        budget: PAUSE_BUDGET,
+        seeds: Some(PAUSE_SEEDS),
         base: RunConfig {
             seed: FIRST_SEED,
             sut: store_under_test(),
@@ -200,12 +207,10 @@ fn pauses_alone_catch_a_stalled_holder_that_is_not_fenced() {
         .catch
         .as_ref()
         .unwrap_or_else(|| panic!("no-fencing escaped pauses:\n{table}"));
-    // The unfenced writes show as lost or reordered updates (`linearizability`) or as a log
-    // the next owner cannot recover (`recovery`), depending on where the stall fell.
-    assert!(
-        ["linearizability", "recovery"].contains(&catch.check.as_str()) && catch.fault == "pause",
-        "{table}"
-    );
+    // The unfenced writes show as lost or reordered updates (`linearizability`), a batch seen
+    // in part (`batch_atomicity`) or a log the next owner cannot recover (`recovery`),
+    // depending on where the stall fell; whichever check fires, a pause exposed it.
+    assert_eq!(catch.fault, "pause", "{table}");
     assert_eq!(report.false_alarms(), 0, "{table}");
     assert!(
         live_groups().is_empty(),
